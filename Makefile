@@ -1,0 +1,36 @@
+# ptce_nlp: the two commands of the README's quick start are `make analyse` and `make test`.
+# Both create .venv when it is missing and install the package (editable) with its dependencies.
+
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-stamp
+
+.PHONY: setup analyse test corpus bench clean distclean
+
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+# The main job on the bundled corpus, into out/.
+analyse: $(STAMP)
+	$(BIN)/ptce-nlp ingest corpus --out out
+
+# The whole test suite.
+test: $(STAMP)
+	$(BIN)/python -m pytest
+
+# Regenerate the binary and text formats of corpus/ from corpus/src/.
+corpus: $(STAMP)
+	$(BIN)/python scripts/build_corpus.py
+
+clean:
+	rm -rf out .pytest_cache
+	find . -name __pycache__ -prune -exec rm -rf {} +
+
+distclean: clean
+	rm -rf $(VENV) *.egg-info

@@ -1,0 +1,30 @@
+"""ptce_nlp: qualitative text mining of French documents on territorial economic poles.
+
+The pipeline runs one way: ``Document -> Segment -> coded spans -> tables ->
+exports and report``. This package exposes the library API; the ``ptce-nlp``
+command is a thin layer over it.
+"""
+
+from .clean import CleanText, clean_text
+from .corpus import Corpus, find_sources, load_manifest, read_corpus
+from .errors import (CorruptFileError, EmptyFileError, FileTooLargeError, InputFileError, ManifestError,
+                     NoTextLayerError, NotTextError, OutputError, PtceError, UnreadableFileError,
+                     UnsupportedFormatError)
+from .ingest import IngestResult, ingest, write_ingest
+from .readers import read_file
+from .segment import segment_document
+from .types import Document, ReadFailure, Segment
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "__version__",
+    "CleanText", "clean_text",
+    "Corpus", "find_sources", "load_manifest", "read_corpus",
+    "CorruptFileError", "EmptyFileError", "FileTooLargeError", "InputFileError", "ManifestError",
+    "NoTextLayerError", "NotTextError", "OutputError", "PtceError", "UnreadableFileError",
+    "UnsupportedFormatError",
+    "IngestResult", "ingest", "write_ingest",
+    "read_file", "segment_document",
+    "Document", "ReadFailure", "Segment",
+]

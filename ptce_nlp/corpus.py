@@ -1,0 +1,222 @@
+"""Corpus: which files to read, with which metadata, and reading them in a batch.
+
+A folder with a ``manifest.csv`` is read as the manifest says; a folder
+without one is read file by file (``doc_id`` = file stem, empty metadata).
+Files given directly are read the same way. A batch never stops on a bad
+file: it records a :class:`~ptce_nlp.types.ReadFailure` and goes on.
+"""
+
+from __future__ import annotations
+
+import csv
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterable, Iterator, Sequence
+
+from .errors import InputFileError, ManifestError, PtceError
+from .readers import MAX_FILE_MB, read_file
+from .types import GENRES, METADATA_FIELDS, POLE_TYPES, Document, ReadFailure
+
+MANIFEST_NAME = "manifest.csv"
+MANIFEST_COLUMNS = ("doc_id", "path") + METADATA_FIELDS
+REQUIRED_COLUMNS = ("doc_id", "path")
+
+
+@dataclass(frozen=True)
+class Source:
+    """A file to read, with the doc_id and metadata it will get."""
+
+    path: Path
+    doc_id: str
+    metadata: dict[str, str] = field(default_factory=dict)
+    origin: str = ""  # "manifest.csv row 7", for messages
+
+
+@dataclass
+class Corpus:
+    """The result of reading a batch: documents and the files that failed."""
+
+    documents: list[Document]
+    failures: list[ReadFailure]
+
+    def __iter__(self) -> Iterator[Document]:
+        return iter(self.documents)
+
+    def __len__(self) -> int:
+        return len(self.documents)
+
+
+# --------------------------------------------------------------------------- manifest
+
+def load_manifest(path: str | Path, *, check_files: bool = True) -> list[Source]:
+    """Read and validate a ``manifest.csv``.
+
+    Every problem is collected before raising, each with its CSV line number:
+    unknown or missing column, empty or duplicate ``doc_id``, unknown
+    ``pole_type`` or ``genre``, a year that is not a year, and (with
+    ``check_files``) a path pointing to no file. Paths are relative to the
+    manifest's folder.
+
+    Raises
+    ------
+    ManifestError
+        With the list of all problems.
+    """
+    path = Path(path)
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise ManifestError(path, [f"cannot read the manifest ({exc.strerror or exc})"]) from None
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise ManifestError(path, ["the manifest is not UTF-8 text"]) from None
+    rows = list(csv.reader(text.splitlines()))
+    if not rows:
+        raise ManifestError(path, ["the manifest is empty (expected a header line)"])
+    header = [h.strip() for h in rows[0]]
+    problems: list[str] = []
+    unknown = [h for h in header if h not in MANIFEST_COLUMNS]
+    if unknown:
+        problems.append(f"line 1: unknown column{'s' if len(unknown) > 1 else ''} "
+                        f"{', '.join(map(repr, unknown))} (allowed: {', '.join(MANIFEST_COLUMNS)})")
+    missing = [c for c in REQUIRED_COLUMNS if c not in header]
+    if missing:
+        problems.append(f"line 1: missing required column{'s' if len(missing) > 1 else ''} "
+                        f"{', '.join(map(repr, missing))}")
+        raise ManifestError(path, problems)
+    sources: list[Source] = []
+    seen: dict[str, int] = {}
+    for line_no, row in enumerate(rows[1:], start=2):
+        if not any(cell.strip() for cell in row):
+            continue
+        if len(row) != len(header):
+            problems.append(f"line {line_no}: {len(row)} fields, the header has {len(header)}")
+            continue
+        record = {h: cell.strip() for h, cell in zip(header, row)}
+        doc_id, rel = record["doc_id"], record["path"]
+        if not doc_id:
+            problems.append(f"line {line_no}: empty doc_id")
+        elif doc_id in seen:
+            problems.append(f"line {line_no}: duplicate doc_id {doc_id!r} (first on line {seen[doc_id]})")
+        else:
+            seen[doc_id] = line_no
+        pole_type = record.get("pole_type", "")
+        if pole_type and pole_type not in POLE_TYPES:
+            problems.append(f"line {line_no}: unknown pole_type {pole_type!r} "
+                            f"(allowed: {', '.join(POLE_TYPES)})")
+        genre = record.get("genre", "")
+        if genre and genre not in GENRES:
+            problems.append(f"line {line_no}: unknown genre {genre!r} (allowed: {', '.join(GENRES)})")
+        year = record.get("year", "")
+        if year and not (year.isdigit() and len(year) == 4):
+            problems.append(f"line {line_no}: year {year!r} is not a four-digit year")
+        if not rel:
+            problems.append(f"line {line_no}: empty path")
+            continue
+        file = (path.parent / rel)
+        if check_files and not file.is_file():
+            problems.append(f"line {line_no}: file not found: {rel}")
+        metadata = {k: record.get(k, "") for k in METADATA_FIELDS}
+        sources.append(Source(file, doc_id, metadata, f"{path.name} line {line_no}"))
+    if problems:
+        raise ManifestError(path, problems)
+    return sources
+
+
+# --------------------------------------------------------------------------- discovery
+
+def _folder_sources(folder: Path) -> list[Source]:
+    files = sorted(p for p in folder.rglob("*")
+                   if p.is_file() and not any(part.startswith(".") for part in p.relative_to(folder).parts))
+    sources: list[Source] = []
+    taken: set[str] = set()
+    for file in files:
+        doc_id = file.stem
+        if doc_id in taken:
+            doc_id = file.relative_to(folder).as_posix()
+        taken.add(doc_id)
+        sources.append(Source(file, doc_id))
+    return sources
+
+
+def find_sources(paths: Iterable[str | Path], *, missing_files: str = "report") -> tuple[list[Source], list[ReadFailure]]:
+    """Resolve input paths (files, folders, manifests) into sources to read.
+
+    A folder holding ``manifest.csv`` is read through it; a path to a
+    ``manifest.csv`` too. With ``missing_files="report"``, manifest rows that
+    point to no file become failures and the batch goes on; with ``"error"``
+    they are manifest problems. Structural manifest problems always raise
+    :class:`ManifestError`.
+    """
+    sources: list[Source] = []
+    failures: list[ReadFailure] = []
+    for raw in paths:
+        path = Path(raw)
+        manifest = None
+        if path.is_dir() and (path / MANIFEST_NAME).is_file():
+            manifest = path / MANIFEST_NAME
+        elif path.is_file() and path.name == MANIFEST_NAME:
+            manifest = path
+        if manifest is not None:
+            rows = load_manifest(manifest, check_files=missing_files == "error")
+            for src in rows:
+                if src.path.is_file():
+                    sources.append(src)
+                else:
+                    failures.append(ReadFailure(str(src.path), f"file not found ({src.origin})", src.doc_id))
+        elif path.is_dir():
+            sources.extend(_folder_sources(path))
+        elif path.exists():
+            sources.append(Source(path, path.stem))
+        else:
+            failures.append(ReadFailure(str(path), "no such file or folder"))
+    dup: dict[str, Source] = {}
+    unique: list[Source] = []
+    for src in sources:
+        if src.doc_id in dup:
+            failures.append(ReadFailure(str(src.path), f"doc_id {src.doc_id!r} already used by {dup[src.doc_id].path}",
+                                        src.doc_id))
+            continue
+        dup[src.doc_id] = src
+        unique.append(src)
+    return unique, failures
+
+
+# --------------------------------------------------------------------------- reading
+
+def read_source(source: Source, *, max_file_mb: float = MAX_FILE_MB) -> Document:
+    """Read one source into a Document (raises InputFileError)."""
+    text, fmt, encoding = read_file(source.path, max_file_mb=max_file_mb)
+    return Document(source.doc_id, text, fmt, source.path, encoding, source.metadata)
+
+
+def iter_read(sources: Sequence[Source], *, max_file_mb: float = MAX_FILE_MB) -> Iterator[Document | ReadFailure]:
+    """Read sources one by one, yielding a Document or a ReadFailure for each."""
+    for src in sources:
+        try:
+            yield read_source(src, max_file_mb=max_file_mb)
+        except InputFileError as exc:
+            yield ReadFailure(exc.path, exc.reason, src.doc_id)
+        except PtceError:
+            raise
+        except MemoryError:
+            yield ReadFailure(str(src.path), "out of memory while reading", src.doc_id)
+
+
+def read_corpus(paths: str | Path | Iterable[str | Path], *, max_file_mb: float = MAX_FILE_MB) -> Corpus:
+    """Read files, folders and manifests into a :class:`Corpus`.
+
+    Examples
+    --------
+    >>> corpus = read_corpus("corpus")            # doctest: +SKIP
+    >>> len(corpus.documents), corpus.failures
+    (33, [])
+    """
+    if isinstance(paths, (str, Path)):
+        paths = [paths]
+    sources, failures = find_sources(paths)
+    documents: list[Document] = []
+    for item in iter_read(sources, max_file_mb=max_file_mb):
+        (documents if isinstance(item, Document) else failures).append(item)
+    return Corpus(documents, failures)

