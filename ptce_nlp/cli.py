@@ -141,3 +141,177 @@ def ingest(paths: tuple[Path, ...], out_dir: Path, max_file_mb: float, quiet: bo
         for failure in result.failures:
             click.echo(f"  - {failure}", err=True)
         ctx.exit(EXIT_PARTIAL)
+
+
+# --------------------------------------------------------------------------- coding
+
+def _codebook_option(f):
+    f = click.option("--codebook", "codebook_path", default="ptce", show_default=True,
+                     help="A YAML codebook, or the name of a shipped one (ptce, referentiel).")(f)
+    f = click.option("--cache-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+                     help="Parse cache folder (default: the per-user cache, ~/.cache/ptce_nlp).")(f)
+    f = click.option("--no-cache", is_flag=True, help="Parse everything again and write nothing to the cache.")(f)
+    f = click.option("--jobs", "-j", default=1, show_default=True, type=click.IntRange(min=1),
+                     help="Processes for parsing (spaCy n_process).")(f)
+    f = click.option("--accent-insensitive", is_flag=True, help="Match lemmas without regard to accents.")(f)
+    f = click.option("--quiet", "-q", is_flag=True, help="No progress bar, no summary (errors still shown).")(f)
+    return f
+
+
+def _load_codebook_cli(spec: str, quiet: bool):
+    from .codebook import SHIPPED, Codebook
+
+    book = Codebook.shipped(spec) if spec in SHIPPED else Codebook.from_yaml(Path(spec))
+    if not quiet:
+        for warning in book.warnings:
+            click.echo(f"Warning: {book.source}: {warning}", err=True)
+    return book
+
+
+def _read_inputs(paths, quiet: bool):
+    from tqdm import tqdm
+
+    from .corpus import find_sources, iter_read
+    from .types import ReadFailure
+
+    sources, failures = find_sources(paths)
+    for failure in failures:
+        _error(str(failure))
+    documents = []
+    for item in tqdm(iter_read(sources), total=len(sources), desc="Lecture", unit="doc",
+                     disable=quiet or None, file=sys.stderr, leave=False):
+        if isinstance(item, ReadFailure):
+            _error(str(item))
+            failures.append(item)
+        else:
+            documents.append(item)
+    return documents, failures
+
+
+def _code_corpus(documents, book, *, cache_dir, no_cache, jobs, accent_insensitive, quiet):
+    from tqdm import tqdm
+
+    from .analysis import code_documents
+
+    bar = tqdm(total=len(documents), desc="Analyse spaCy", unit="doc", disable=quiet or None, file=sys.stderr,
+               leave=False)
+
+    def progress(done: int) -> None:
+        bar.n = done
+        bar.refresh()
+
+    try:
+        return code_documents(documents, book, cache_dir=cache_dir, use_cache=not no_cache, jobs=jobs,
+                              accent_insensitive=accent_insensitive, progress=progress)
+    finally:
+        bar.close()
+
+
+@main.command(epilog=EXIT_CODES_HELP)
+@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+@click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False, path_type=Path),
+              help="Folder that receives coded_segments.csv and code_counts.csv.")
+@click.option("--from-table", "table", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Code the cells of a CSV, JSONL or XLSX table instead of files.")
+@click.option("--id-col", default=None, help="With --from-table: the column of document ids.")
+@click.option("--text-col", default=None, help="With --from-table: the column of texts.")
+@_codebook_option
+def code(paths, out_dir, table, id_col, text_col, codebook_path, cache_dir, no_cache, jobs, accent_insensitive,
+         quiet):
+    """Code documents against a codebook (lemmas, multiword terms, negation, contrast).
+
+    Writes coded_segments.csv (one row per match, with start_char/end_char
+    into the original text, the sentence, and the negated/contrast flags) and
+    code_counts.csv (counts and densities per 1,000 tokens per document, code
+    and category; negated and contrast matches are not counted).
+
+    \b
+    Examples:
+      ptce-nlp code corpus --out out
+      ptce-nlp code fiches/ --codebook mon_codebook.yaml --jobs 2 --out res
+      ptce-nlp code --from-table reponses.xlsx --id-col id --text-col texte --out res
+    """
+    from .io import write_csv
+
+    ctx = click.get_current_context()
+    book = _load_codebook_cli(codebook_path, quiet)
+    if table is not None:
+        if paths:
+            raise click.UsageError("give either PATHS or --from-table, not both")
+        if not id_col or not text_col:
+            raise click.UsageError("--from-table needs --id-col and --text-col")
+        from .tables import read_table
+
+        documents, skipped = read_table(table, id_col=id_col, text_col=text_col)
+        for warning in skipped:
+            click.echo(f"Warning: {warning}", err=True)
+        failures = []
+    else:
+        if not paths:
+            raise click.UsageError("give PATHS to code, or --from-table")
+        documents, failures = _read_inputs(paths, quiet)
+    if not documents:
+        _error("no document could be read; nothing written")
+        ctx.exit(EXIT_NO_INPUT)
+    result = _code_corpus(documents, book, cache_dir=cache_dir, no_cache=no_cache, jobs=jobs,
+                          accent_insensitive=accent_insensitive, quiet=quiet)
+    write_csv(result.coded, out_dir / "coded_segments.csv")
+    write_csv(result.counts, out_dir / "code_counts.csv")
+    if not quiet:
+        n_scored = int((~result.coded["negated"] & ~result.coded["contrast"]).sum()) if len(result.coded) else 0
+        click.echo(f"Coded {len(documents)} document(s): {len(result.coded)} matches ({n_scored} counted, "
+                   f"{len(result.coded) - n_scored} negated or contrast); parsed {result.stats['parsed']}, "
+                   f"from cache {result.stats['cached']}.", err=True)
+        click.echo(f"Wrote {out_dir / 'coded_segments.csv'}, {out_dir / 'code_counts.csv'}", err=True)
+    if failures:
+        click.echo(f"{len(failures)} input(s) failed, the others were coded.", err=True)
+        ctx.exit(EXIT_PARTIAL)
+
+
+@main.command(epilog=EXIT_CODES_HELP)
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--code", "code_id", default=None, help="A code id (its sub-codes included).")
+@click.option("--category", default=None, help="A top-level category id.")
+@click.option("--lemma", default=None, help="A lemma (any token whose lemma it is).")
+@click.option("--window", default=5, show_default=True, type=click.IntRange(min=0), help="Words of context.")
+@click.option("--csv", "csv_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Also write the concordance to this CSV file.")
+@_codebook_option
+def kwic(paths, code_id, category, lemma, window, csv_path, codebook_path, cache_dir, no_cache, jobs,
+         accent_insensitive, quiet):
+    """Keyword in context: concordance of a code, a category or a lemma.
+
+    \b
+    Examples:
+      ptce-nlp kwic corpus --code valeurs_ess.insertion --window 6
+      ptce-nlp kwic corpus --lemma mutualisation --csv mutualisation.csv
+    """
+    from .analysis import kwic as make_kwic
+    from .io import write_csv
+
+    if sum(x is not None for x in (code_id, category, lemma)) != 1:
+        raise click.UsageError("give exactly one of --code, --category or --lemma")
+    ctx = click.get_current_context()
+    book = _load_codebook_cli(codebook_path, quiet)
+    from .analysis import UnknownCodeError, _unknown
+
+    if code_id is not None and code_id not in book:
+        raise UnknownCodeError(_unknown("code", code_id, [c.id for c in book]))
+    if category is not None and category not in {c.id for c in book.categories()}:
+        raise UnknownCodeError(_unknown("category", category, [c.id for c in book.categories()]))
+    documents, failures = _read_inputs(paths, quiet)
+    if not documents:
+        _error("no document could be read")
+        ctx.exit(EXIT_NO_INPUT)
+    result = _code_corpus(documents, book, cache_dir=cache_dir, no_cache=no_cache, jobs=jobs,
+                          accent_insensitive=accent_insensitive, quiet=quiet)
+    table = make_kwic(result.parsed, result.coded, book, code=code_id, category=category, lemma=lemma,
+                      window=window)
+    for row in table.itertuples():
+        flags = ("[nég] " if row.negated else "") + ("[contraste] " if row.contrast else "")
+        click.echo(f"{row.doc_id:<28.28} {row.left[-50:]:>50} [{row.keyword}] {row.right:<50.50} {flags}")
+    click.echo(f"{len(table)} occurrence(s).", err=True)
+    if csv_path is not None:
+        write_csv(table, csv_path)
+    if failures:
+        ctx.exit(EXIT_PARTIAL)

