@@ -201,13 +201,14 @@ def _furniture_edits(text: str) -> list[Edit]:
         pages.append([(a, b) for a, b in _lines(chunk, pos) if text[a:b].strip()])
         pos += len(chunk) + 1
     drop: set[tuple[int, int]] = set()
-    edges = [page[:2] + page[-2:] if len(page) > 4 else page for page in pages]
-    if len(pages) >= 3:
+    edges = [page[:2] + page[-2:] if len(page) > 4 else page for page in pages if page]
+    if len(edges) >= 2:
         counts: dict[str, int] = {}
         for edge in edges:
             for key in {_furniture_key(text[a:b]) for a, b in edge}:
                 counts[key] = counts.get(key, 0) + 1
-        threshold = max(3, (len(pages) + 1) // 2)
+        # a two-page document repeats its running header on both pages; longer ones on most of them
+        threshold = len(edges) if len(edges) < 4 else max(3, (len(edges) + 1) // 2)
         repeated = {k for k, c in counts.items() if c >= threshold and 0 < len(k) <= 120}
         for edge in edges:
             drop.update(span for span in edge if _furniture_key(text[span[0]:span[1]]) in repeated)
