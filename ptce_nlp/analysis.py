@@ -22,6 +22,7 @@ from typing import Callable, Sequence
 
 import pandas as pd
 
+from .cache import CleanCache, default_cache_dir
 from .clean import CleanText, clean_text
 from .codebook import Codebook
 from .coding import Coder, token_key
@@ -68,10 +69,26 @@ class CodingResult:
     stats: dict = field(default_factory=dict)
 
 
+def clean_documents(documents: Sequence[Document], *, cache_dir: str | Path | None = None,
+                    use_cache: bool = True) -> list[CleanText]:
+    """Cleaned texts of documents, through the cleaning cache (:class:`ptce_nlp.cache.CleanCache`)."""
+    if not use_cache:
+        return [clean_text(d.text) for d in documents]
+    cache = CleanCache(cache_dir or default_cache_dir())
+    out = []
+    for d in documents:
+        clean = cache.get(d.text)
+        if clean is None:
+            clean = clean_text(d.text)
+            cache.put(clean)
+        out.append(clean)
+    return out
+
+
 def parse_documents(documents: Sequence[Document], *, cache_dir: str | Path | None = None, use_cache: bool = True,
                     jobs: int = 1, progress: Callable[[int], None] | None = None) -> tuple[list[ParsedDocument], dict]:
-    """Clean, segment and parse documents (parses come from the cache when they can)."""
-    cleans = [clean_text(d.text) for d in documents]
+    """Clean, segment and parse documents (cleaned texts and parses come from the cache when they can)."""
+    cleans = clean_documents(documents, cache_dir=cache_dir, use_cache=use_cache)
     docs, stats = parse_texts([c.text for c in cleans], cache_dir=cache_dir, use_cache=use_cache, jobs=jobs,
                               progress=progress)
     parsed = [ParsedDocument(d, c, segment_document(d, clean=c), doc) for d, c, doc in zip(documents, cleans, docs)]
@@ -112,22 +129,26 @@ def code_documents(documents: Sequence[Document], codebook: Codebook, *, cache_d
 
 def document_counts(parsed: Sequence[ParsedDocument], coded: pd.DataFrame, codebook: Codebook) -> pd.DataFrame:
     """Counts per document for every code and category (zeros included)."""
+    scored_mask = (~coded["negated"] & ~coded["contrast"]) if len(coded) else pd.Series([], dtype=bool)
+    tallies: dict[tuple[str, str], tuple[int, int, int]] = {}
+    for column in ("code_id", "category"):
+        n_all = coded.groupby(["doc_id", column]).size()
+        scored = coded[scored_mask]
+        n = scored.groupby(["doc_id", column]).size()
+        sentences = scored.groupby(["doc_id", column])["segment_id"].nunique()
+        for key, value in n_all.items():
+            tallies[key] = (int(n.get(key, 0)), int(value), int(sentences.get(key, 0)))
     rows = []
-    scored = coded[~coded["negated"] & ~coded["contrast"]] if len(coded) else coded
     for p in parsed:
         doc_id = p.document.doc_id
         n_tokens = p.n_tokens
         n_sentences = sum(1 for s in p.segments if s.kind == "sentence")
-        mine_all = coded[coded["doc_id"] == doc_id]
-        mine = scored[scored["doc_id"] == doc_id]
-        for level, column, ids in (("code", "code_id", [c.id for c in codebook.leaves()]),
-                                   ("category", "category", [c.id for c in codebook.categories()])):
+        for level, ids in (("code", [c.id for c in codebook.leaves()]),
+                           ("category", [c.id for c in codebook.categories()])):
             for code_id in ids:
-                hits = mine[mine[column] == code_id]
-                n = len(hits)
-                coded_sentences = hits["segment_id"].nunique()
+                n, n_all, coded_sentences = tallies.get((doc_id, code_id), (0, 0, 0))
                 rows.append((doc_id, p.document.metadata.get("pole", ""), p.document.metadata.get("pole_type", ""),
-                             level, code_id, n, int((mine_all[column] == code_id).sum()), n_tokens,
+                             level, code_id, n, n_all, n_tokens,
                              1000.0 * n / n_tokens if n_tokens else float("nan"), coded_sentences,
                              coded_sentences / n_sentences if n_sentences else float("nan")))
     return pd.DataFrame(rows, columns=COUNT_COLUMNS)

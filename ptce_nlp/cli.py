@@ -168,7 +168,7 @@ def _load_codebook_cli(spec: str, quiet: bool):
     return book
 
 
-def _read_inputs(paths, quiet: bool):
+def _read_inputs(paths, quiet: bool, *, cache_dir=None, no_cache: bool = False):
     from tqdm import tqdm
 
     from .corpus import find_sources, iter_read
@@ -178,7 +178,10 @@ def _read_inputs(paths, quiet: bool):
     for failure in failures:
         _error(str(failure))
     documents = []
-    for item in tqdm(iter_read(sources), total=len(sources), desc="Lecture", unit="doc",
+    from .cache import default_cache_dir
+
+    cache = None if no_cache else (cache_dir or default_cache_dir())
+    for item in tqdm(iter_read(sources, cache_dir=cache), total=len(sources), desc="Lecture", unit="doc",
                      disable=quiet or None, file=sys.stderr, leave=False):
         if isinstance(item, ReadFailure):
             _error(str(item))
@@ -249,7 +252,7 @@ def code(paths, out_dir, table, id_col, text_col, codebook_path, cache_dir, no_c
     else:
         if not paths:
             raise click.UsageError("give PATHS to code, or --from-table")
-        documents, failures = _read_inputs(paths, quiet)
+        documents, failures = _read_inputs(paths, quiet, cache_dir=cache_dir, no_cache=no_cache)
     if not documents:
         _error("no document could be read; nothing written")
         ctx.exit(EXIT_NO_INPUT)
@@ -299,7 +302,7 @@ def kwic(paths, code_id, category, lemma, window, csv_path, codebook_path, cache
         raise UnknownCodeError(_unknown("code", code_id, [c.id for c in book]))
     if category is not None and category not in {c.id for c in book.categories()}:
         raise UnknownCodeError(_unknown("category", category, [c.id for c in book.categories()]))
-    documents, failures = _read_inputs(paths, quiet)
+    documents, failures = _read_inputs(paths, quiet, cache_dir=cache_dir, no_cache=no_cache)
     if not documents:
         _error("no document could be read")
         ctx.exit(EXIT_NO_INPUT)

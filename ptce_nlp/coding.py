@@ -39,6 +39,9 @@ _CONTRAST_CUES = (
     ("à", "le", "inverse", "de"), ("au", "contraire", "de"), ("à", "le", "opposé", "de"),
     ("par", "contraste", "avec"), ("loin", "de"), ("à", "le", "encontre", "de"),
 )
+_CONTRAST_BY_FIRST: dict[str, list[tuple[str, ...]]] = {}
+for _cue in _CONTRAST_CUES:
+    _CONTRAST_BY_FIRST.setdefault(_cue[0], []).append(_cue)
 _RELATIVE = {"qui", "dont", "que", "où", "lequel", "laquelle", "lesquels", "lesquelles"}
 
 
@@ -162,6 +165,7 @@ class _Clauses:
         clause = 0
         lowers = [t.lower_.replace("’", "'") for t in doc]
         self.lowers = lowers
+        self.keys = [token_key(t.lemma_ or t.text) for t in doc]
         for i, t in enumerate(doc):
             if t.is_sent_start and i:
                 clause += 1
@@ -191,17 +195,16 @@ class _Clauses:
         if lw[i] in _NEG_PREFIX:
             return True
         for phrase in _NEG_PHRASES:
-            if tuple(self._keys(i, len(phrase))) == phrase:
+            if self.keys[i] == phrase[0] and self._keys(i, len(phrase)) == phrase:
                 return True
         return False
 
-    def _keys(self, i: int, k: int) -> list[str]:
-        doc = self.doc
-        return [token_key(doc[j].lemma_ or doc[j].text) for j in range(i, min(i + k, len(doc)))]
+    def _keys(self, i: int, k: int) -> tuple[str, ...]:
+        return tuple(self.keys[i:i + k])
 
     def _contrast_cue(self, i: int) -> int:
-        for cue in _CONTRAST_CUES:
-            if tuple(self._keys(i, len(cue))) == cue:
+        for cue in _CONTRAST_BY_FIRST.get(self.keys[i], ()):
+            if self._keys(i, len(cue)) == cue:
                 return len(cue)
         return 0
 

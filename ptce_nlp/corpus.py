@@ -13,8 +13,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable, Iterator, Sequence
 
+from .cache import ExtractCache
 from .errors import InputFileError, ManifestError, PtceError
-from .readers import MAX_FILE_MB, read_file
+from .readers import MAX_FILE_MB, detect_format, read_file
 from .types import GENRES, METADATA_FIELDS, POLE_TYPES, Document, ReadFailure
 
 MANIFEST_NAME = "manifest.csv"
@@ -185,17 +186,40 @@ def find_sources(paths: Iterable[str | Path], *, missing_files: str = "report") 
 
 # --------------------------------------------------------------------------- reading
 
-def read_source(source: Source, *, max_file_mb: float = MAX_FILE_MB) -> Document:
-    """Read one source into a Document (raises InputFileError)."""
+def read_source(source: Source, *, max_file_mb: float = MAX_FILE_MB, cache: ExtractCache | None = None) -> Document:
+    """Read one source into a Document (raises InputFileError).
+
+    With ``cache``, the text extracted from a container file (PDF, DOCX, ODT,
+    HTML) is looked up by the file's bytes before the reader runs, and stored
+    after a successful read.
+    """
+    data = None
+    if cache is not None:
+        try:
+            fmt = detect_format(source.path)
+            if fmt in cache.FORMATS and source.path.stat().st_size <= max_file_mb * 1024 * 1024:
+                data = source.path.read_bytes()
+        except (OSError, InputFileError):
+            data = None  # read_file names the problem
+        hit = cache.get(data, fmt) if data is not None else None
+        if hit is not None:
+            return Document(source.doc_id, hit[0], fmt, source.path, hit[1], source.metadata)
     text, fmt, encoding = read_file(source.path, max_file_mb=max_file_mb)
+    if data is not None:
+        cache.put(data, fmt, text, encoding)
     return Document(source.doc_id, text, fmt, source.path, encoding, source.metadata)
 
 
-def iter_read(sources: Sequence[Source], *, max_file_mb: float = MAX_FILE_MB) -> Iterator[Document | ReadFailure]:
-    """Read sources one by one, yielding a Document or a ReadFailure for each."""
+def iter_read(sources: Sequence[Source], *, max_file_mb: float = MAX_FILE_MB,
+              cache_dir: str | Path | None = None) -> Iterator[Document | ReadFailure]:
+    """Read sources one by one, yielding a Document or a ReadFailure for each.
+
+    ``cache_dir`` enables the extraction cache (:class:`ptce_nlp.cache.ExtractCache`).
+    """
+    cache = ExtractCache(cache_dir) if cache_dir is not None else None
     for src in sources:
         try:
-            yield read_source(src, max_file_mb=max_file_mb)
+            yield read_source(src, max_file_mb=max_file_mb, cache=cache)
         except InputFileError as exc:
             yield ReadFailure(exc.path, exc.reason, src.doc_id)
         except PtceError:

