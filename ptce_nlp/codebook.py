@@ -354,17 +354,50 @@ def _lemma_tables():
     return lemmas, exceptions, lookups.get_table("lemma_lookup")
 
 
+@functools.lru_cache(maxsize=1)
+def _rule_lemmatizer():
+    """spaCy's French rule lemmatizer on the model's tables, without loading the model."""
+    from spacy.lang.fr import French
+    from spacy.lookups import Lookups
+
+    from .lexicon import _model_dir
+
+    nlp = French()
+    lemmatizer = nlp.add_pipe("lemmatizer", config={"mode": "rule"})
+    lemmatizer.lookups = Lookups().from_disk(_model_dir() / "lemmatizer" / "lookups")
+    return nlp.vocab, lemmatizer
+
+
+def _rule_lemma(word: str, pos: str) -> str:
+    from spacy.tokens import Doc
+
+    vocab, lemmatizer = _rule_lemmatizer()
+    doc = Doc(vocab, words=[word])
+    doc[0].pos_ = pos
+    return lemmatizer.rule_lemmatize(doc[0])[0]
+
+
 def suggest_lemma(word: str) -> str | None:
-    """The lemma spaCy gives ``word`` when ``word`` itself is not a lemma, else None."""
+    """The lemma spaCy gives ``word`` when ``word`` itself cannot be a lemma, else None.
+
+    A word is taken as a possible lemma when it is in the lemma tables or when
+    the rule lemmatizer keeps it unchanged as a noun, a verb or an adjective
+    (``démarche``, ``entraide``: nouns no rule changes), unless it is a known
+    inflected form of an adjective (``délibérative`` -> ``délibératif``).
+    """
     lemmas, exceptions, lookup = _lemma_tables()
     if word in lemmas or not word.isalpha():
         return None
-    lemma = exceptions.get(word)
-    if lemma is None and word in lookup:
-        lemma = lookup[word][0] if isinstance(lookup[word], list) else lookup[word]
-    if lemma and lemma != word:
-        return lemma
-    return None
+    known = exceptions.get(word)
+    if known is None and word in lookup:
+        known = lookup[word][0] if isinstance(lookup[word], list) else lookup[word]
+    by_rule = {pos: _rule_lemma(word, pos) for pos in ("NOUN", "VERB", "ADJ")}
+    if known and known != word and by_rule["ADJ"] == known:
+        return known
+    if word in by_rule.values():
+        return None
+    lemma = known or by_rule["NOUN"]
+    return lemma if lemma != word else None
 
 
 def lemma_warnings(book: Codebook) -> list[str]:

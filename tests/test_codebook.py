@@ -120,3 +120,19 @@ def test_codebook_warns_when_a_pattern_is_not_a_lemma():
                                          ("mutualiser", None), ("territoriaux", "territorial")])
 def test_codebook_suggest_lemma(word, lemma):
     assert suggest_lemma(word) == lemma
+
+
+@pytest.mark.parametrize("word", ["démarche", "monnaie", "entraide", "coopérative"])
+def test_codebook_nouns_no_rule_changes_are_lemmas(word):
+    # nouns whose lookup entry is a verb form (démarche -> démarcher) are lemmas as nouns
+    assert suggest_lemma(word) is None
+
+
+@pytest.mark.parametrize("name", ["ptce", "referentiel"])
+def test_codebook_shipped_codebooks_have_no_lemma_warnings(name):
+    from importlib import resources
+
+    from ptce_nlp.codebook import SHIPPED
+
+    text = resources.files("ptce_nlp").joinpath(f"data/{SHIPPED[name]}").read_text("utf-8")
+    assert Codebook.from_yaml_text(text, source=name).warnings == []
