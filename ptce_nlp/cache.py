@@ -21,6 +21,7 @@ import hashlib
 import io
 import json
 import os
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -135,7 +136,7 @@ class CleanCache:
                 if len(starts) != len(text) or len(ends) != len(text):
                     return None
                 return CleanText(text, original, tuple(starts.tolist()), tuple(ends.tolist()))
-        except (ValueError, KeyError, OSError, UnicodeDecodeError):
+        except (ValueError, KeyError, OSError, UnicodeDecodeError, zipfile.BadZipFile):
             return None
 
     def put(self, clean) -> None:

@@ -40,6 +40,7 @@ from typing import Iterable, Iterator
 
 import yaml
 
+from .lexicon import lemma_tables
 from .errors import PtceError
 
 GAP = "*"
@@ -337,24 +338,6 @@ def _structure_problems(codes: dict[str, Code]) -> list[str]:
 # --------------------------------------------------------------------------- lemma check
 
 @functools.lru_cache(maxsize=1)
-def _lemma_tables():
-    from spacy.lookups import Lookups
-
-    from .lexicon import _model_dir
-
-    lookups = Lookups().from_disk(_model_dir() / "lemmatizer" / "lookups")
-    lemmas: set[str] = set()
-    for values in lookups.get_table("lemma_index").values():
-        lemmas.update(values)
-    exceptions: dict[str, str] = {}
-    for table in lookups.get_table("lemma_exc").values():
-        for form, forms_lemmas in table.items():
-            lemmas.update(forms_lemmas)
-            exceptions.setdefault(form, forms_lemmas[0])
-    return lemmas, exceptions, lookups.get_table("lemma_lookup")
-
-
-@functools.lru_cache(maxsize=1)
 def _rule_lemmatizer():
     """spaCy's French rule lemmatizer on the model's tables, without loading the model."""
     from spacy.lang.fr import French
@@ -385,7 +368,7 @@ def suggest_lemma(word: str) -> str | None:
     (``démarche``, ``entraide``: nouns no rule changes), unless it is a known
     inflected form of an adjective (``délibérative`` -> ``délibératif``).
     """
-    lemmas, exceptions, lookup = _lemma_tables()
+    lemmas, exceptions, lookup = lemma_tables()
     if word in lemmas or not word.isalpha():
         return None
     known = exceptions.get(word)

@@ -83,3 +83,32 @@ def french_lexicon() -> FrenchLexicon:
     for lemmas in lookups.get_table("lemma_index").values():
         forms.update(lemmas)
     return FrenchLexicon(forms, lookup=lookups.get_table("lemma_lookup"))
+
+
+@functools.lru_cache(maxsize=1)
+def lemma_tables():
+    """(lemmas, form -> lemma exceptions, lookup table) of the installed model's lemmatizer."""
+    from spacy.lookups import Lookups
+
+    lookups = Lookups().from_disk(_model_dir() / "lemmatizer" / "lookups")
+    lemmas: set[str] = set()
+    for values in lookups.get_table("lemma_index").values():
+        lemmas.update(values)
+    exceptions: dict[str, str] = {}
+    for table in lookups.get_table("lemma_exc").values():
+        for form, forms_lemmas in table.items():
+            lemmas.update(forms_lemmas)
+            exceptions.setdefault(form, forms_lemmas[0])
+    return lemmas, exceptions, lookups.get_table("lemma_lookup")
+
+
+@functools.lru_cache(maxsize=1)
+def verb_lemmas() -> frozenset[str]:
+    """Infinitives of the model's verb lemma index (the table that holds ``rester``)."""
+    from spacy.lookups import Lookups
+
+    index = Lookups().from_disk(_model_dir() / "lemmatizer" / "lookups").get_table("lemma_index")
+    for values in index.values():
+        if "rester" in values and "mutualiser" in values:
+            return frozenset(values)
+    return frozenset()  # pragma: no cover - tables of another layout

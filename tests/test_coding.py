@@ -183,4 +183,27 @@ def test_coding_lemma_corrections():
     doc = load_nlp()("L'ESS et les PTCE, les SCIC et la R&D.")
     lemmas = {t.text: t.lemma_ for t in doc}
     assert lemmas["ESS"] == "ESS" and lemmas["PTCE"] == "PTCE" and lemmas["SCIC"] == "SCIC"
-    assert load_nlp().pipe_names == ["tok2vec", "morphologizer", "senter", "attribute_ruler", "lemmatizer"]
+    assert load_nlp().pipe_names == ["tok2vec", "morphologizer", "senter", "attribute_ruler", "lemmatizer",
+                                     "ptce_verb_lemmas"]
+
+
+@pytest.mark.parametrize("text, form, lemma", [
+    ("Le pôle mutualise des locaux.", "mutualise", "mutualiser"),   # left as "mutualise" by the model
+    ("La structure reste fragile.", "reste", "rester"),
+    ("Le réseau porte le projet.", "porte", "porter"),
+    ("Il faut faire ensemble.", "faire", "faire"),                  # infinitives are not touched
+    ("Ils coopèrent.", "coopèrent", "coopérer"),
+])
+def test_coding_verb_lemmas_fixed(text, form, lemma):
+    from ptce_nlp.nlp import load_nlp
+
+    doc = load_nlp()(text)
+    assert {t.text: t.lemma_ for t in doc}[form] == lemma
+
+
+def test_coding_verb_fix_leaves_other_words():
+    from ptce_nlp.nlp import fix_verb_lemma
+
+    assert fix_verb_lemma("COOPÉRATIVE", "COOPÉRATIVE", "VERB") == "COOPÉRATIVE"
+    assert fix_verb_lemma("mutualise", "mutualise", "NOUN") == "mutualise"
+    assert fix_verb_lemma("prend", "prendre", "VERB") == "prendre"

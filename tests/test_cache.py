@@ -1,0 +1,83 @@
+"""The extraction, cleaning and parse caches: hits, keys, damaged entries."""
+
+from __future__ import annotations
+
+import pytest
+
+from ptce_nlp.analysis import clean_documents, code_documents
+from ptce_nlp.cache import CleanCache, ExtractCache
+from ptce_nlp.clean import clean_text
+from ptce_nlp.codebook import Codebook
+from ptce_nlp.corpus import find_sources, iter_read
+from ptce_nlp.types import Document
+
+from .helpers import make_docx
+
+
+def test_cache_clean_round_trip_keeps_the_offset_map(tmp_path):
+    original = "Le pôle de compé-\r\ntitivité et l’in-\r\nsertion 😀 des territoires3.\r\n"
+    clean = clean_text(original)
+    cache = CleanCache(tmp_path)
+    assert cache.get(original) is None
+    cache.put(clean)
+    again = cache.get(original)
+    assert again == clean
+    assert again.original_span(0, len(again.text)) == clean.original_span(0, len(clean.text))
+
+
+def test_cache_damaged_clean_entry_is_a_miss(tmp_path):
+    original = "Un texte à nettoyer."
+    cache = CleanCache(tmp_path)
+    cache.put(clean_text(original))
+    path = cache.store.path(original.encode("utf-8"))
+    path.write_bytes(path.read_bytes()[:20])
+    assert cache.get(original) is None
+    documents = [Document("d", original, "txt")]
+    assert clean_documents(documents, cache_dir=tmp_path)[0] == clean_text(original)
+
+
+def test_cache_extraction_hit_skips_the_reader(tmp_path, monkeypatch):
+    path = make_docx(tmp_path / "fiche.docx", ["Le pôle mutualise des locaux.", "Deuxième paragraphe."])
+    cache_dir = tmp_path / "cache"
+    sources, _ = find_sources([path])
+    first = list(iter_read(sources, cache_dir=cache_dir))
+    import ptce_nlp.corpus as corpus
+
+    def boom(*args, **kwargs):
+        raise AssertionError("the reader ran although the extraction was cached")
+
+    monkeypatch.setattr(corpus, "read_file", boom)
+    second = list(iter_read(sources, cache_dir=cache_dir))
+    assert [(d.doc_id, d.text, d.format) for d in second] == [(d.doc_id, d.text, d.format) for d in first]
+
+
+def test_cache_extraction_key_is_the_file_content(tmp_path):
+    path = make_docx(tmp_path / "fiche.docx", ["Premier texte."])
+    cache_dir = tmp_path / "cache"
+    sources, _ = find_sources([path])
+    assert list(iter_read(sources, cache_dir=cache_dir))[0].text == "Premier texte."
+    make_docx(path, ["Texte modifié."])
+    assert list(iter_read(sources, cache_dir=cache_dir))[0].text == "Texte modifié."
+    assert ExtractCache(cache_dir).get(b"not cached", "docx") is None
+
+
+def test_cache_edited_codebook_reuses_every_cache(tmp_path):
+    book = Codebook.from_yaml_text(
+        "codes:\n  - id: a\n    label: A\n  - id: a.b\n    parent: a\n    label: B\n    lemmas: [coopération]\n")
+    edited = Codebook.from_yaml_text(
+        "codes:\n  - id: a\n    label: A\n  - id: a.b\n    parent: a\n    label: B\n"
+        "    lemmas: [coopération, territoire]\n")
+    docs = [Document("d", "La coopération sur le territoire.", "txt")]
+    first = code_documents(docs, book, cache_dir=tmp_path)
+    second = code_documents(docs, edited, cache_dir=tmp_path)
+    assert first.stats["parsed"] == 1
+    assert second.stats == {"parsed": 0, "cached": 1, "model_loaded": False}
+    assert list(second.coded["text"]) == ["coopération", "territoire"]
+
+
+@pytest.mark.parametrize("use_cache", [True, False])
+def test_cache_no_cache_writes_nothing(tmp_path, use_cache):
+    docs = [Document("d", f"Un texte pour le test {use_cache} du cache.", "txt")]
+    code_documents(docs, Codebook.shipped(), cache_dir=tmp_path, use_cache=use_cache)
+    assert any(tmp_path.rglob("*.npz")) is use_cache
+    assert any(tmp_path.rglob("*.spacy")) is use_cache
