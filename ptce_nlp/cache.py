@@ -72,7 +72,7 @@ class KeyedStore:
             return None
 
     def put(self, material: bytes, payload: bytes) -> None:
-        with atomic_write(self.path(material), "wb") as fh:
+        with atomic_write(self.path(material), "wb", durable=False) as fh:
             fh.write(payload)
 
 
@@ -141,7 +141,6 @@ class CleanCache:
 
     def put(self, clean) -> None:
         buffer = io.BytesIO()
-        np.savez_compressed(buffer, text=np.frombuffer(_text_bytes(clean.text), dtype=np.uint8),
-                            starts=np.asarray(clean.starts, dtype=np.int64),
-                            ends=np.asarray(clean.ends, dtype=np.int64))
+        np.savez(buffer, text=np.frombuffer(_text_bytes(clean.text), dtype=np.uint8),
+                 starts=np.asarray(clean.starts, dtype=np.int32), ends=np.asarray(clean.ends, dtype=np.int32))
         self.store.put(_text_bytes(clean.original), buffer.getvalue())

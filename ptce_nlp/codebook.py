@@ -40,8 +40,8 @@ from typing import Iterable, Iterator
 
 import yaml
 
-from .lexicon import lemma_tables
 from .errors import PtceError
+from .lexicon import lemma_tables, model_lookups
 
 GAP = "*"
 MAX_GAP = 2
@@ -341,13 +341,10 @@ def _structure_problems(codes: dict[str, Code]) -> list[str]:
 def _rule_lemmatizer():
     """spaCy's French rule lemmatizer on the model's tables, without loading the model."""
     from spacy.lang.fr import French
-    from spacy.lookups import Lookups
-
-    from .lexicon import _model_dir
 
     nlp = French()
     lemmatizer = nlp.add_pipe("lemmatizer", config={"mode": "rule"})
-    lemmatizer.lookups = Lookups().from_disk(_model_dir() / "lemmatizer" / "lookups")
+    lemmatizer.lookups = model_lookups()
     return nlp.vocab, lemmatizer
 
 

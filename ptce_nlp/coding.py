@@ -91,17 +91,37 @@ class Coder:
         self._matchers: dict[int, object] = {}
 
     def _matcher(self, vocab):
+        """The compiled matchers for ``vocab``: phrase matchers for fixed sequences, a Matcher for gaps.
+
+        Fixed-length patterns (most of a codebook) go to two
+        :class:`spacy.matcher.PhraseMatcher` (on ``NORM``, which holds the
+        lemma key, and on ``LOWER`` for surface forms): they cost one hash
+        look-up per token whatever their number. Only patterns with gaps need
+        the :class:`spacy.matcher.Matcher` state machine.
+        """
         key = id(vocab)
         if key not in self._matchers:
-            from spacy.matcher import Matcher
+            from spacy.matcher import Matcher, PhraseMatcher
+            from spacy.tokens import Doc
 
-            matcher = Matcher(vocab)
+            gaps = Matcher(vocab)
+            by_norm = PhraseMatcher(vocab, attr="NORM")
+            by_lower = PhraseMatcher(vocab, attr="LOWER")
+            accents = not self.accent_insensitive
             for code in self.codebook:
-                for i, p in enumerate(code.patterns):
-                    matcher.add(f"{code.id}\t{i}", [self._spacy_pattern(p.tokens, p.kind)])
-                for i, p in enumerate(code.exclusions):
-                    matcher.add(f"{code.id}\tx{i}", [self._spacy_pattern(p.tokens, p.kind)])
-            self._matchers = {key: matcher}
+                labelled = [(f"{code.id}\t{i}", p) for i, p in enumerate(code.patterns)]
+                labelled += [(f"{code.id}\tx{i}", p) for i, p in enumerate(code.exclusions)]
+                for label, p in labelled:
+                    if GAP in p.tokens:
+                        gaps.add(label, [self._spacy_pattern(p.tokens, p.kind)])
+                    elif p.kind == "surface":
+                        by_lower.add(label, [Doc(vocab, words=list(p.tokens))])
+                    else:
+                        doc = Doc(vocab, words=list(p.tokens))
+                        for token in doc:
+                            token.norm_ = token_key(token.text, accents=accents)
+                        by_norm.add(label, [doc])
+            self._matchers = {key: tuple(m for m in (by_norm, by_lower, gaps) if len(m))}
         return self._matchers[key]
 
     def _spacy_pattern(self, tokens: Sequence[str], kind: str) -> list[dict]:
@@ -123,7 +143,7 @@ class Coder:
     def match(self, doc) -> list[Match]:
         """Code one parsed doc (sets token norms to lemma keys first)."""
         self.set_keys(doc)
-        raw = self._matcher(doc.vocab)(doc)
+        raw = [m for matcher in self._matcher(doc.vocab) for m in matcher(doc)]
         strings = doc.vocab.strings
         found: dict[str, list[tuple[int, int, str]]] = {}
         excluded: dict[str, list[tuple[int, int]]] = {}
@@ -133,7 +153,8 @@ class Coder:
                 excluded.setdefault(code_id, []).append((start, end))
             else:
                 found.setdefault(code_id, []).append((start, end, self.codebook[code_id].patterns[int(which)].text))
-        clauses = _Clauses(doc)
+        clauses = _Clauses(doc, [token_key(t.lemma_ or t.text) for t in doc] if self.accent_insensitive
+                           else [t.norm_ for t in doc])
         out: list[Match] = []
         for code_id, spans in found.items():
             blocked = excluded.get(code_id, [])
@@ -158,14 +179,14 @@ def _longest(spans: Iterable[tuple[int, int, str]]) -> list[tuple[int, int, str]
 class _Clauses:
     """Clause boundaries and negation/contrast scopes of a doc, computed once."""
 
-    def __init__(self, doc) -> None:
+    def __init__(self, doc, keys: list[str]) -> None:
         self.doc = doc
         n = len(doc)
         self.clause_of = [0] * n
         clause = 0
         lowers = [t.lower_.replace("’", "'") for t in doc]
         self.lowers = lowers
-        self.keys = [token_key(t.lemma_ or t.text) for t in doc]
+        self.keys = keys  # token_key of each lemma, with accents
         for i, t in enumerate(doc):
             if t.is_sent_start and i:
                 clause += 1

@@ -18,7 +18,7 @@ from .errors import OutputError
 
 @contextlib.contextmanager
 def atomic_write(path: str | Path, mode: str = "w", *, encoding: str | None = "utf-8",
-                 newline: str | None = "") -> Iterator[IO]:
+                 newline: str | None = "", durable: bool = True) -> Iterator[IO]:
     """Open a temporary file that replaces ``path`` only if the block succeeds.
 
     Examples
@@ -37,7 +37,8 @@ def atomic_write(path: str | Path, mode: str = "w", *, encoding: str | None = "u
         with os.fdopen(fd, mode, **({} if binary else {"encoding": encoding, "newline": newline})) as fh:
             yield fh
             fh.flush()
-            os.fsync(fh.fileno())
+            if durable:  # caches skip it: a damaged cache entry is only a miss
+                os.fsync(fh.fileno())
         os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(OSError):

@@ -72,11 +72,17 @@ def _model_dir() -> Path:
 
 
 @functools.lru_cache(maxsize=1)
-def french_lexicon() -> FrenchLexicon:
-    """The shared lexicon built from the installed model (cached per process)."""
+def model_lookups():
+    """The lemmatizer tables of the installed model, read once per process."""
     from spacy.lookups import Lookups
 
-    lookups = Lookups().from_disk(_model_dir() / "lemmatizer" / "lookups")
+    return Lookups().from_disk(_model_dir() / "lemmatizer" / "lookups")
+
+
+@functools.lru_cache(maxsize=1)
+def french_lexicon() -> FrenchLexicon:
+    """The shared lexicon built from the installed model (cached per process)."""
+    lookups = model_lookups()
     forms: set[str] = _function_words()
     for table in lookups.get_table("lemma_exc").values():
         forms.update(table.keys())
@@ -88,9 +94,7 @@ def french_lexicon() -> FrenchLexicon:
 @functools.lru_cache(maxsize=1)
 def lemma_tables():
     """(lemmas, form -> lemma exceptions, lookup table) of the installed model's lemmatizer."""
-    from spacy.lookups import Lookups
-
-    lookups = Lookups().from_disk(_model_dir() / "lemmatizer" / "lookups")
+    lookups = model_lookups()
     lemmas: set[str] = set()
     for values in lookups.get_table("lemma_index").values():
         lemmas.update(values)
@@ -105,9 +109,7 @@ def lemma_tables():
 @functools.lru_cache(maxsize=1)
 def verb_lemmas() -> frozenset[str]:
     """Infinitives of the model's verb lemma index (the table that holds ``rester``)."""
-    from spacy.lookups import Lookups
-
-    index = Lookups().from_disk(_model_dir() / "lemmatizer" / "lookups").get_table("lemma_index")
+    index = model_lookups().get_table("lemma_index")
     for values in index.values():
         if "rester" in values and "mutualiser" in values:
             return frozenset(values)

