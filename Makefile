@@ -6,7 +6,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: setup analyse test corpus bench clean distclean
+.PHONY: setup analyse test corpus bench eval clean distclean
 
 setup: $(STAMP)
 
@@ -19,6 +19,7 @@ $(STAMP): pyproject.toml
 # The main job on the bundled corpus, into out/.
 analyse: $(STAMP)
 	$(BIN)/ptce-nlp ingest corpus --out out
+	$(BIN)/ptce-nlp code corpus --out out
 
 # The whole test suite.
 test: $(STAMP)
@@ -27,6 +28,14 @@ test: $(STAMP)
 # Regenerate the binary and text formats of corpus/ from corpus/src/.
 corpus: $(STAMP)
 	$(BIN)/python scripts/build_corpus.py
+
+# Benchmarks (figures printed side by side; see the README's performance section).
+bench: $(STAMP)
+	$(BIN)/python scripts/bench_coding.py
+
+# Precision, recall and F1 of the coder on the hand-labelled sentences.
+eval: $(STAMP)
+	$(BIN)/python scripts/eval_coding.py
 
 clean:
 	rm -rf out .pytest_cache

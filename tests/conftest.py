@@ -38,3 +38,20 @@ def ingested_corpus():
     from ptce_nlp.ingest import ingest
 
     return ingest(CORPUS)
+
+
+@pytest.fixture(scope="session")
+def parse_cache_dir(tmp_path_factory) -> Path:
+    """One parse cache for the whole test session (never the user's own cache)."""
+    return tmp_path_factory.mktemp("parse_cache")
+
+
+@pytest.fixture(scope="session")
+def coded_corpus(parse_cache_dir):
+    """The bundled corpus and the two seed articles, coded with the shipped codebook."""
+    from ptce_nlp.analysis import code_documents
+    from ptce_nlp.codebook import Codebook
+    from ptce_nlp.corpus import read_corpus
+
+    corpus = read_corpus([CORPUS, *SEED_FILES])
+    return code_documents(corpus.documents, Codebook.shipped(), cache_dir=parse_cache_dir)

