@@ -18,6 +18,7 @@ cache. A damaged entry counts as a miss. Entries are written atomically.
 from __future__ import annotations
 
 import hashlib
+from array import array
 import io
 import json
 import os
@@ -135,7 +136,8 @@ class CleanCache:
                 starts, ends = npz["starts"], npz["ends"]
                 if len(starts) != len(text) or len(ends) != len(text):
                     return None
-                return CleanText(text, original, tuple(starts.tolist()), tuple(ends.tolist()))
+                return CleanText(text, original, array("i", starts.astype(np.int32).tobytes()),
+                                 array("i", ends.astype(np.int32).tobytes()))
         except (ValueError, KeyError, OSError, UnicodeDecodeError, zipfile.BadZipFile):
             return None
 

@@ -25,6 +25,8 @@ The steps, in order:
 
 from __future__ import annotations
 
+from array import array
+
 import re
 import statistics
 import unicodedata
@@ -111,7 +113,11 @@ class OffsetText:
 
 @dataclass(frozen=True)
 class CleanText:
-    """Result of :func:`clean_text`: the cleaned string and its map to the original."""
+    """Result of :func:`clean_text`: the cleaned string and its map to the original.
+
+    ``starts``/``ends`` are compact integer arrays (``array("i")``), one entry
+    per character of ``text``: a corpus holds millions of characters.
+    """
 
     text: str
     original: str
@@ -417,4 +423,4 @@ def clean_text(text: str, *, lexicon: FrenchLexicon | None = None, max_rounds: i
         current = current.apply(_break_edits(current.text, wrapped, width))
         if current.text == before:
             break
-    return CleanText(current.text, text, tuple(current.starts), tuple(current.ends))
+    return CleanText(current.text, text, array("i", current.starts), array("i", current.ends))

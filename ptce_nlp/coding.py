@@ -135,14 +135,26 @@ class Coder:
                 out.append({"NORM": token_key(t, accents=not self.accent_insensitive)})
         return out
 
-    def set_keys(self, doc) -> None:
+    def set_keys(self, doc) -> _Tokens:
+        """Set each token's ``norm_`` to its matching key; return the token strings coding needs.
+
+        One pass over the doc: building spaCy Token objects is what costs here.
+        """
         accents = not self.accent_insensitive
+        tokens = _Tokens([], [], [], [])
         for token in doc:
-            token.norm_ = token_key(token.lemma_ or token.text, accents=accents)
+            text = token.text
+            key = token_key(token.lemma_ or text)
+            token.norm_ = key if accents else strip_accents(key)
+            tokens.texts.append(text)
+            tokens.lowers.append(token.lower_.replace("’", "'"))
+            tokens.keys.append(key)
+            tokens.sent_starts.append(bool(token.is_sent_start))
+        return tokens
 
     def match(self, doc) -> list[Match]:
         """Code one parsed doc (sets token norms to lemma keys first)."""
-        self.set_keys(doc)
+        tokens = self.set_keys(doc)
         raw = [m for matcher in self._matcher(doc.vocab) for m in matcher(doc)]
         strings = doc.vocab.strings
         found: dict[str, list[tuple[int, int, str]]] = {}
@@ -153,8 +165,7 @@ class Coder:
                 excluded.setdefault(code_id, []).append((start, end))
             else:
                 found.setdefault(code_id, []).append((start, end, self.codebook[code_id].patterns[int(which)].text))
-        clauses = _Clauses(doc, [token_key(t.lemma_ or t.text) for t in doc] if self.accent_insensitive
-                           else [t.norm_ for t in doc])
+        clauses = _Clauses(tokens)
         out: list[Match] = []
         for code_id, spans in found.items():
             blocked = excluded.get(code_id, [])
@@ -165,6 +176,16 @@ class Coder:
                                  clauses.negated(start), clauses.contrast(start)))
         out.sort(key=lambda m: (m.start, m.end, m.code_id))
         return out
+
+
+@dataclass
+class _Tokens:
+    """Per-token strings of a doc: text, lower case (straight apostrophe), lemma key, sentence start."""
+
+    texts: list[str]
+    lowers: list[str]
+    keys: list[str]
+    sent_starts: list[bool]
 
 
 def _longest(spans: Iterable[tuple[int, int, str]]) -> list[tuple[int, int, str]]:
@@ -179,28 +200,32 @@ def _longest(spans: Iterable[tuple[int, int, str]]) -> list[tuple[int, int, str]
 class _Clauses:
     """Clause boundaries and negation/contrast scopes of a doc, computed once."""
 
-    def __init__(self, doc, keys: list[str]) -> None:
-        self.doc = doc
-        n = len(doc)
+    def __init__(self, tokens: _Tokens) -> None:
+        n = len(tokens.texts)
+        self.texts = tokens.texts
+        self.lowers = lowers = tokens.lowers
+        self.keys = tokens.keys
         self.clause_of = [0] * n
+        self.sent_end = [n] * n
         clause = 0
-        lowers = [t.lower_.replace("’", "'") for t in doc]
-        self.lowers = lowers
-        self.keys = keys  # token_key of each lemma, with accents
-        for i, t in enumerate(doc):
-            if t.is_sent_start and i:
+        for i in range(n):
+            if tokens.sent_starts[i] and i:
                 clause += 1
             self.clause_of[i] = clause
-            if t.text in _CLAUSE_PUNCT or lowers[i] in ("mais", "cependant", "pourtant", "alors", "tandis"):
+            if self.texts[i] in _CLAUSE_PUNCT or lowers[i] in ("mais", "cependant", "pourtant", "alors", "tandis"):
                 clause += 1
+        end = n
+        for i in range(n - 1, -1, -1):
+            self.sent_end[i] = end
+            if tokens.sent_starts[i]:
+                end = i
         self.neg_cue_at: dict[int, list[int]] = {}
         for i in range(n):
             if self._is_negation_cue(i):
                 self.neg_cue_at.setdefault(self.clause_of[i], []).append(i)
         self.contrast_mask = [False] * n
         for i in range(n):
-            cue = self._contrast_cue(i)
-            if cue:
+            if self._contrast_cue(i):
                 self._mark_contrast(i)
 
     def _is_negation_cue(self, i: int) -> bool:
@@ -230,13 +255,12 @@ class _Clauses:
         return 0
 
     def _mark_contrast(self, i: int) -> None:
-        doc, n = self.doc, len(self.doc)
+        texts, n = self.texts, len(self.texts)
         j = i
-        sent_end = doc[i].sent.end if doc.has_annotation("SENT_START") else n
-        while j < sent_end:
-            if doc[j].text in (";", ".", "!", "?", ":"):
+        while j < self.sent_end[i]:
+            if texts[j] in (";", ".", "!", "?", ":"):
                 break
-            if doc[j].text == "," and j > i:
+            if texts[j] == "," and j > i:
                 nxt = self.lowers[j + 1] if j + 1 < n else ""
                 if nxt not in _RELATIVE:
                     break

