@@ -51,7 +51,14 @@ def _child(mode: str, folder: Path, extra: list[str]) -> None:
 
             nlp = load_nlp()
         n_tokens = 0
-        for doc in nlp.pipe(texts, batch_size=16):
+        # the full pipeline as a user runs it (spaCy's default batch size); the bare pass as coding runs it
+        import inspect
+
+        from ptce_nlp.nlp import parse_texts
+
+        batch = inspect.signature(parse_texts).parameters["batch_size"].default
+        pipe = nlp.pipe(texts) if mode == "full" else nlp.pipe(texts, batch_size=batch)
+        for doc in pipe:
             n_tokens += len(doc)
         info["tokens"] = n_tokens
         info["components"] = nlp.pipe_names
