@@ -542,6 +542,10 @@ def write_qdc(codebook: Codebook, path: str | Path) -> Path:
 
 def _parse_xml(data: bytes, path: object, member: str):
     """Parse XML without DTD, entity expansion or network; refuse any DOCTYPE."""
+    head = data  # a DOCTYPE can only stand in the prolog, but a long comment could push it far
+    if any(mark in head for mark in (b"<!DOCTYPE", "<!DOCTYPE".encode("utf-16-le"), "<!DOCTYPE".encode("utf-16-be"))):
+        raise QdaImportError(path, f"{member}: XML with a DOCTYPE is refused (entities could expand or reach "
+                                   "outside the file)")
     parser = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, dtd_validation=False,
                              huge_tree=False, remove_blank_text=False)
     try:
