@@ -70,7 +70,6 @@ import pandas as pd
 from lxml import etree
 
 from .. import __version__
-from ..analysis import CODED_COLUMNS
 from ..codebook import Code, Codebook, _patterns
 from ..errors import PtceError
 from ..io import atomic_write
@@ -85,8 +84,10 @@ GUID_NAMESPACE = uuid.UUID("5b0e7f4c-2a1d-5c47-9a3e-7d1f0c2b8e61")
 #: Metadata exported as Variables, and their names in the QDA tool.
 VARIABLES = ("pole", "pole_type", "region", "year", "genre")
 CASE_VARIABLES = ("pole", "pole_type", "region")
-#: Columns of the table :func:`read_qdpx` returns.
-IMPORT_COLUMNS = CODED_COLUMNS + ["code_name", "coder", "selection_guid"]
+#: Columns of the table :func:`read_qdpx` returns: ``analysis.CODED_COLUMNS`` (not imported from there, which
+#: would load spaCy with the package) then the code's name in the tool, the coder and the selection's GUID.
+IMPORT_COLUMNS = ["doc_id", "segment_id", "code_id", "category", "term", "start_char", "end_char", "text",
+                  "negated", "contrast", "code_name", "coder", "selection_guid"]
 
 FLAG_PARENT = ("flags", "ptce_nlp : à vérifier", "#9E9E9E",
                "Codes de revue ajoutés par ptce_nlp : une sélection qui porte aussi l'un de ces codes a été codée "
