@@ -502,9 +502,11 @@ def _read_coding(path: Path, book):
 @click.option("--include-flagged", is_flag=True, help="Count negated and contrast matches as codings.")
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Also write agreement.csv and confusion.csv to this folder.")
+@click.option("--coder-a", default=None, help="Keep only this coder's codings of AUTO (a user name of the project).")
+@click.option("--coder-b", default=None, help="Keep only this coder's codings of MANUAL.")
 @click.option("--codebook", "codebook_path", default="ptce", show_default=True,
               help="Codebook to recognise the codes of a .qdpx by.")
-def agree(auto, manual, unit, level, segments_path, include_flagged, out_dir, codebook_path):
+def agree(auto, manual, unit, level, segments_path, include_flagged, out_dir, coder_a, coder_b, codebook_path):
     """Agreement of two codings: percent agreement, Cohen's kappa, Krippendorff's alpha.
 
     AUTO and MANUAL are .qdpx projects (from ptce-nlp export or a QDA tool)
@@ -519,6 +521,7 @@ def agree(auto, manual, unit, level, segments_path, include_flagged, out_dir, co
       ptce-nlp agree out/ptce.qdpx codage_manuel.qdpx
       ptce-nlp agree out/coded_segments.csv manuel.qdpx --level category --out accord
       ptce-nlp agree coder1.qdpx coder2.qdpx
+      ptce-nlp agree projet.qdpx projet.qdpx --coder-a alice --coder-b bruno
     """
     import pandas as pd
 
@@ -528,6 +531,18 @@ def agree(auto, manual, unit, level, segments_path, include_flagged, out_dir, co
     book = _load_codebook_cli(codebook_path, True)
     coded_a, docs_a = _read_coding(auto, book)
     coded_b, docs_b = _read_coding(manual, book)
+    for option, path, value in (("--coder-a", auto, coder_a), ("--coder-b", manual, coder_b)):
+        if value is None:
+            continue
+        coded = coded_a if option == "--coder-a" else coded_b
+        coders = sorted(set(coded["coder"].astype(str))) if "coder" in coded.columns else []
+        if value not in coders:
+            raise click.BadParameter(f"no coder {value!r} in {path} (coders: {', '.join(coders) or 'none'})",
+                                     param_hint=option)
+        if option == "--coder-a":
+            coded_a = coded_a[coded_a["coder"] == value]
+        else:
+            coded_b = coded_b[coded_b["coder"] == value]
     if unit == "segment":
         units = segment_units(coded_a, coded_b)
     elif docs_b is not None or docs_a is not None:

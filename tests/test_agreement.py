@@ -174,3 +174,17 @@ def test_cli_agree_csv_against_project_and_errors(two_projects):
     wrong = runner.invoke(main, ["agree", str(bad), str(m)])
     assert wrong.exit_code == 4
     assert wrong.output == f"Error: {bad}: expected a .qdpx project or a coded_segments.csv table\n"
+
+
+def test_cli_agree_two_coders_of_one_project(tmp_path):
+    from .test_import_qdpx import _foreign
+
+    path = _foreign(tmp_path, s2=12, e2=21, ref="20000000-0000-4000-8000-000000000002")
+    runner = CliRunner()
+    result = runner.invoke(main, ["agree", str(path), str(path), "--coder-a", "alice", "--coder-b", "bruno"])
+    assert result.exit_code == 0, result.output
+    assert result.stdout.splitlines()[2].split() == ["valeurs.cooperation", "1", "0", "0", "1", "100.0", "1.000",
+                                                     "1.000"]
+    wrong = runner.invoke(main, ["agree", str(path), str(path), "--coder-a", "chloé"])
+    assert wrong.exit_code == 2
+    assert f"no coder 'chloé' in {path} (coders: alice, bruno)" in wrong.output

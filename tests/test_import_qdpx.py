@@ -255,6 +255,20 @@ def test_import_qdpx_refuses_a_missing_source_file(tmp_path):
                             "sources/40000000-0000-4000-8000-000000000001.txt is missing from the archive")
 
 
+def test_import_qdpx_refuses_a_damaged_member(tmp_path):
+    path = tmp_path / "damaged.qdpx"
+    data = FOREIGN_TEXT.encode("utf-8") * 50
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_STORED) as zf:
+        zf.writestr("project.qde", FOREIGN.format(s1=12, e1=21, s2=44, e2=55, ref=G))
+        zf.writestr("sources/40000000-0000-4000-8000-000000000001.txt", data)
+    raw = bytearray(path.read_bytes())
+    at = raw.index(data) + 10
+    raw[at] ^= 0xFF  # one flipped byte: the CRC no longer matches
+    path.write_bytes(bytes(raw))
+    assert _error(path) == (f"{path}: zip member 'sources/40000000-0000-4000-8000-000000000001.txt' is damaged "
+                            "(Bad CRC-32 for file 'sources/40000000-0000-4000-8000-000000000001.txt')")
+
+
 def test_import_qdpx_refuses_invalid_xml(tmp_path):
     path = _foreign(tmp_path, xml="<Project xmlns='urn:QDA-XML:project:1.0'><Users></Project>")
     assert _error(path).startswith(f"{path}: project.qde: invalid XML (line 1: ")

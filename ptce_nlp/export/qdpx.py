@@ -61,6 +61,7 @@ import re
 import unicodedata
 import uuid
 import zipfile
+import zlib
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path, PurePosixPath
@@ -593,6 +594,16 @@ class _SafeZip:
             infos = self.zf.infolist()
         except (zipfile.BadZipFile, OSError) as exc:
             raise QdaImportError(path, f"damaged zip archive ({exc})") from None
+        try:
+            self._check(infos, max_total_bytes=max_total_bytes, max_ratio=max_ratio, max_members=max_members)
+        except BaseException:
+            self.zf.close()
+            raise
+        self.budget = max_total_bytes
+        self.members = {info.filename: info for info in infos}
+
+    def _check(self, infos, *, max_total_bytes: int, max_ratio: float, max_members: int) -> None:
+        path = self.path
         if len(infos) > max_members:
             raise QdaImportError(path, f"too many members in the archive ({len(infos)} > {max_members})")
         total = 0
@@ -601,27 +612,29 @@ class _SafeZip:
                 raise QdaImportError(path, f"zip member path {info.filename!r} escapes the project folder; refused")
             total += info.file_size
             if info.file_size > (1 << 20) and info.file_size > max_ratio * max(info.compress_size, 1):
-                raise QdaImportError(path, f"zip member {info.filename!r} expands {info.file_size // max(info.compress_size, 1)} "
-                                           f"times (limit {max_ratio:g}): a zip bomb? refused")
+                ratio = info.file_size // max(info.compress_size, 1)
+                raise QdaImportError(path, f"zip member {info.filename!r} expands {ratio} times (limit {max_ratio:g}): "
+                                           "a zip bomb? refused")
         if total > max_total_bytes:
             raise QdaImportError(path, f"the archive expands to {total:,} bytes (limit {max_total_bytes:,}): "
                                        "a zip bomb? refused")
-        self.budget = max_total_bytes
-        self.members = {info.filename: info for info in infos}
 
     def read(self, name: str) -> bytes:
         info = self.members[name]
         chunks, size = [], 0
-        with self.zf.open(info) as fh:  # sizes in headers can lie: count what really comes out
-            while True:
-                chunk = fh.read(1 << 20)
-                if not chunk:
-                    break
-                size += len(chunk)
-                if size > info.file_size or size > self.budget:
-                    raise QdaImportError(self.path, f"zip member {name!r} expands beyond its declared size: "
-                                                    "a zip bomb? refused")
-                chunks.append(chunk)
+        try:
+            with self.zf.open(info) as fh:  # sizes in headers can lie: count what really comes out
+                while True:
+                    chunk = fh.read(1 << 20)
+                    if not chunk:
+                        break
+                    size += len(chunk)
+                    if size > info.file_size or size > self.budget:
+                        raise QdaImportError(self.path, f"zip member {name!r} expands beyond its declared size: "
+                                                        "a zip bomb? refused")
+                    chunks.append(chunk)
+        except (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError) as exc:
+            raise QdaImportError(self.path, f"zip member {name!r} is damaged ({exc})") from None
         self.budget -= size
         return b"".join(chunks)
 
@@ -831,6 +844,13 @@ def read_qdpx(path: str | Path, *, codebook: Codebook | None = None, max_total_b
     """
     path = Path(path)
     archive = _SafeZip(path, max_total_bytes=max_total_bytes, max_ratio=max_ratio, max_members=max_members)
+    try:
+        return _read_project(archive, path, codebook)
+    finally:
+        archive.zf.close()
+
+
+def _read_project(archive: _SafeZip, path: Path, codebook: Codebook | None) -> ImportedProject:
     qde = archive.find("project.qde")
     if qde is None:
         raise QdaImportError(path, "no project.qde in the archive: not a REFI-QDA project")
