@@ -183,7 +183,7 @@ def test_cli_agree_two_coders_of_one_project(tmp_path):
     runner = CliRunner()
     result = runner.invoke(main, ["agree", str(path), str(path), "--coder-a", "alice", "--coder-b", "bruno"])
     assert result.exit_code == 0, result.output
-    assert result.stdout.splitlines()[2].split() == ["valeurs.cooperation", "1", "0", "0", "1", "100.0", "1.000",
+    assert result.stdout.splitlines()[2].split() == ["valeurs_ess.cooperation", "1", "0", "0", "1", "100.0", "1.000",
                                                      "1.000"]
     wrong = runner.invoke(main, ["agree", str(path), str(path), "--coder-a", "chloé"])
     assert wrong.exit_code == 2
