@@ -147,7 +147,8 @@ def ingest(paths: tuple[Path, ...], out_dir: Path, max_file_mb: float, quiet: bo
 
 def _codebook_option(f):
     f = click.option("--codebook", "codebook_path", default="ptce", show_default=True,
-                     help="A YAML codebook, or the name of a shipped one (ptce, referentiel).")(f)
+                     help="A YAML codebook, a REFI-QDA .qdc codebook, or the name of a shipped one "
+                          "(ptce, referentiel).")(f)
     f = click.option("--cache-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
                      help="Parse cache folder (default: the per-user cache, ~/.cache/ptce_nlp).")(f)
     f = click.option("--no-cache", is_flag=True, help="Parse everything again and write nothing to the cache.")(f)
@@ -161,7 +162,12 @@ def _codebook_option(f):
 def _load_codebook_cli(spec: str, quiet: bool):
     from .codebook import SHIPPED, Codebook
 
-    book = Codebook.shipped(spec) if spec in SHIPPED else Codebook.from_yaml(Path(spec))
+    if spec.lower().endswith(".qdc"):  # a REFI-QDA codebook (issue 5)
+        from .export import read_qdc
+
+        book = read_qdc(Path(spec))
+    else:
+        book = Codebook.shipped(spec) if spec in SHIPPED else Codebook.from_yaml(Path(spec))
     if not quiet:
         for warning in book.warnings:
             click.echo(f"Warning: {book.source}: {warning}", err=True)

@@ -298,3 +298,25 @@ def test_import_qdc_of_another_tool_gives_codes_without_patterns(tmp_path):
     assert book.warnings == ["1 code(s) come without patterns (valeurs_de_l_ess.utilite_sociale): the file was not "
                              "written by ptce_nlp or their descriptions were edited; they cannot code texts "
                              "automatically"]
+
+
+def test_cli_code_with_a_qdc_codebook_codes_like_the_yaml_one(tmp_path):
+    from click.testing import CliRunner
+
+    from ptce_nlp.cli import main
+
+    texts = tmp_path / "textes"
+    texts.mkdir()
+    from .export_helpers import CORPUS
+
+    # a corpus text: its parse is in the cache, so no model is loaded
+    (texts / "a.txt").write_bytes((CORPUS / "fiches" / "ptce" / "re_sources.txt").read_bytes())
+    runner = CliRunner()
+    assert runner.invoke(main, ["export", "--format", "qdc", "--out", str(tmp_path / "cb.qdc"), "-q"]).exit_code == 0
+    one = runner.invoke(main, ["code", str(texts), "--out", str(tmp_path / "yaml"), "-q"])
+    two = runner.invoke(main, ["code", str(texts), "--codebook", str(tmp_path / "cb.qdc"), "--out",
+                               str(tmp_path / "qdc"), "-q"])
+    assert one.exit_code == two.exit_code == 0, one.output + two.output
+    coded = (tmp_path / "yaml" / "coded_segments.csv").read_text("utf-8")
+    assert coded == (tmp_path / "qdc" / "coded_segments.csv").read_text("utf-8")
+    assert "valeurs_ess.insertion" in coded and "valeurs_ess.mutualisation" in coded
