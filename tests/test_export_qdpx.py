@@ -320,3 +320,28 @@ def test_cli_code_with_a_qdc_codebook_codes_like_the_yaml_one(tmp_path):
     coded = (tmp_path / "yaml" / "coded_segments.csv").read_text("utf-8")
     assert coded == (tmp_path / "qdc" / "coded_segments.csv").read_text("utf-8")
     assert "valeurs_ess.insertion" in coded and "valeurs_ess.mutualisation" in coded
+
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+_PIECES = st.sampled_from(["a", "é", "\r\n", "\n", "\r", "😀", "\u00a0", " ", "\r\r\n", "\n\r"])
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(_PIECES, max_size=40).map("".join))
+def test_newline_map_property(text):
+    plain, nl = newline_map(text)
+    assert plain == text.replace("\r\n", "\n").replace("\r", "\n")
+    assert nl.restore(plain) == text
+    assert nl.encode(plain) == "" if nl == NewlineMap() else NewlineMap.decode(nl.encode(plain), plain) == nl
+    for o in range(len(text) + 1):
+        inside_crlf = 0 < o < len(text) and text[o - 1:o + 1] == "\r\n"
+        assert nl.to_original(nl.to_exported(o)) == (o - 1 if inside_crlf else o)
+    for e in range(len(plain) + 1):
+        assert nl.to_exported(nl.to_original(e)) == e
+    for a in range(len(text) + 1):
+        for b in range(a, len(text) + 1):
+            if not any(0 < x < len(text) and text[x - 1:x + 1] == "\r\n" for x in (a, b)):
+                piece = text[a:b].replace("\r\n", "\n").replace("\r", "\n")
+                assert plain[nl.to_exported(a):nl.to_exported(b)] == piece

@@ -19,7 +19,7 @@ from ptce_nlp.export import QdaImportError, read_qdpx, write_qdpx
 from ptce_nlp.export.qdpx import stable_guid
 from ptce_nlp.types import Document
 
-from .export_helpers import coded_corpus, rezip, zip_members
+from .export_helpers import coded_corpus, rezip, schema, zip_members
 
 P = "urn:QDA-XML:project:1.0"
 NS = {"q": P}
@@ -328,6 +328,8 @@ def test_import_qdpx_round_trip_of_random_texts_and_spans(tmp_path_factory, text
     coded = pd.DataFrame(sorted(rows), columns=CODED_COLUMNS)
     path = write_qdpx(docs, coded, _BOOK, tmp_path_factory.mktemp("prop") / "p.qdpx")
     project = read_qdpx(path)
+    xsd = schema("Project-mrt2019.xsd")
+    assert xsd.validate(etree.fromstring(zip_members(path)["project.qde"])), xsd.error_log
     assert [(d.doc_id, d.text) for d in project.documents] == [(d.doc_id, d.text) for d in docs]
     got = project.coded[["doc_id", "code_id", "start_char", "end_char", "text", "negated", "contrast"]]
     want = coded[["doc_id", "code_id", "start_char", "end_char", "text", "negated", "contrast"]]
