@@ -30,8 +30,9 @@ def test_write_tables_csv_plain_and_excel_fr(tmp_path):
     write_tables({"coded_segments": CODED}, tmp_path / "fr", excel_fr=True)
     fr = (tmp_path / "fr" / "coded_segments.csv").read_bytes()
     assert fr.startswith(b"\xef\xbb\xbfdoc_id;code_id;start_char;text;negated;density\n")
-    assert 'd1;a.b;3;"coopération; «solidaire»";True;1.5\n' in fr.decode("utf-8-sig")
-    back = pd.read_csv(tmp_path / "fr" / "coded_segments.csv", sep=";", encoding="utf-8-sig")
+    assert 'd1;a.b;3;"coopération; «solidaire»";True;1,5\n' in fr.decode("utf-8-sig")
+    back = pd.read_csv(tmp_path / "fr" / "coded_segments.csv", sep=";", decimal=",", encoding="utf-8-sig")
+    assert back["density"].tolist()[0] == 1.5
     assert back["text"].tolist() == CODED["text"].tolist()
 
 

@@ -15,7 +15,7 @@ from lxml import etree
 from ptce_nlp.analysis import CODED_COLUMNS
 from ptce_nlp.cli import main
 from ptce_nlp.codebook import Codebook
-from ptce_nlp.export import QdaImportError, read_qdpx, write_qdpx
+from ptce_nlp.export import QdaImportError, newline_map, read_qdpx, write_qdpx
 from ptce_nlp.export.qdpx import stable_guid
 from ptce_nlp.types import Document
 
@@ -80,11 +80,12 @@ def _edit(path: Path, out: Path, edit) -> Path:
 
 def test_import_qdpx_edited_as_a_qda_tool_would(tmp_path, corpus_qdpx, corpus_coding):
     _, result, book = corpus_coding
-    removed = result.coded.iloc[10]
+    # a document with Windows line endings, so that the added selection's offsets must be mapped back
+    removed = result.coded[result.coded["doc_id"] == "ptce_re_sources"].iloc[0]
     doc = next(p.document for p in result.parsed if p.document.doc_id == removed.doc_id)
     coder_guid = "aaaaaaaa-0000-4000-8000-000000000001"
     new_text = doc.text[:200].replace("\r\n", "\n")
-    start = new_text.index(" ", 40) + 1
+    start = new_text.index(" ", new_text.index("\n") + 5) + 1  # after the first line break
     end = new_text.index(" ", start + 5)
 
     def edit(root, members):
@@ -112,10 +113,12 @@ def test_import_qdpx_edited_as_a_qda_tool_would(tmp_path, corpus_qdpx, corpus_co
     new = project.coded[project.coded["coder"] == "Chercheuse A"]
     assert len(new) == 1
     row = new.iloc[0]
-    original_start = start + doc.text[:start + 1].count("\r\n") if "\r\n" in doc.text[:200] else start
+    original_start = newline_map(doc.text)[1].to_original(start)
+    assert "\r\n" in doc.text[:original_start] and original_start > start  # the mapping did work here
     assert (row.doc_id, row.code_id, row.category) == (removed.doc_id, "valeurs_ess.cooperation", "valeurs_ess")
     assert row.start_char == original_start
-    assert row.text == doc.text[row.start_char:row.end_char] == new_text[start:end]
+    assert row.text == doc.text[row.start_char:row.end_char]
+    assert row.text.replace("\r\n", "\n") == new_text[start:end]
     assert row.segment_id.startswith("p0")
     renamed = project.coded[project.coded["code_id"] == "gouvernance.democratique_deliberative"]
     assert len(renamed) == (result.coded["code_id"] == "gouvernance.democratique_deliberative").sum() > 0

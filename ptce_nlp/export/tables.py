@@ -1,10 +1,9 @@
 """Tables for spreadsheets and scripts: CSV, one XLSX workbook, JSONL.
 
 - :func:`write_tables`: one ``<name>.csv`` per table, UTF-8 with ``,``; with
-  ``excel_fr=True`` UTF-8 with a BOM and ``;`` as separator, which French
-  Excel opens correctly by double-click (decimal points are kept: Excel reads
-  them as text in a French locale only when they hold a comma, so numbers are
-  written with ``.``).
+  ``excel_fr=True`` UTF-8 with a BOM, ``;`` as separator and a decimal comma
+  (``0,25``), which French Excel opens correctly by double-click (with a
+  decimal point it would read ``1.5`` as a date or as text).
 - :func:`write_xlsx`: one workbook, one sheet per table (sheet names cut to
   Excel's 31 characters and made unique). Strings are always stored as text
   (a cell starting with ``=`` is never a formula); characters XLSX cannot hold
@@ -54,7 +53,7 @@ def write_tables(tables: Mapping[str, pd.DataFrame], out_dir: str | Path, *, exc
     out_dir : str or Path
         Folder, created if needed.
     excel_fr : bool, default False
-        UTF-8 with BOM and ``;`` separator, for French Excel.
+        UTF-8 with BOM, ``;`` separator and decimal comma, for French Excel.
 
     Returns
     -------
@@ -70,7 +69,13 @@ def write_tables(tables: Mapping[str, pd.DataFrame], out_dir: str | Path, *, exc
         if not _NAME_RE.match(name):
             raise OutputError(f"table name {name!r} cannot be a file name (letters, digits, _ - . only)")
     for name, frame in tables.items():
-        paths.append(write_csv(frame, out_dir / f"{name}.csv", excel_fr=excel_fr))
+        path = out_dir / f"{name}.csv"
+        if excel_fr:
+            with atomic_write(path, encoding="utf-8-sig") as fh:
+                frame.to_csv(fh, index=False, sep=";", decimal=",", lineterminator="\n")
+            paths.append(path)
+        else:
+            paths.append(write_csv(frame, path))
     return paths
 
 
