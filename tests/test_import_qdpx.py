@@ -126,6 +126,34 @@ def test_import_qdpx_edited_as_a_qda_tool_would(tmp_path, corpus_qdpx, corpus_co
     assert project.codebook["gouvernance.democratique_deliberative"].label == "Gouvernance partagée (renommé)"
 
 
+def test_import_qdpx_when_the_tool_dropped_every_description(tmp_path, corpus_qdpx, corpus_coding):
+    documents, result, book = corpus_coding
+
+    def edit(root, members):
+        for el in root.findall(".//q:Description", NS):
+            el.getparent().remove(el)
+
+    stripped = _edit(corpus_qdpx, tmp_path / "stripped.qdpx", edit)
+    project = read_qdpx(stripped, codebook=book)
+    # codes are recognised by their GUIDs, flags by the flag codes' GUIDs
+    assert sorted(project.coded["code_id"]) == sorted(result.coded["code_id"])
+    assert project.coded["negated"].sum() == result.coded["negated"].sum()
+    assert project.coded["contrast"].sum() == result.coded["contrast"].sum()
+    assert set(project.coded["term"]) == {""}
+    # without the line-ending record, texts and offsets are those of the source files (\n only)
+    back = {d.doc_id: d.text for d in project.documents}
+    assert back["ptce_re_sources"] == next(d.text for d in documents if d.doc_id == "ptce_re_sources").replace(
+        "\r\n", "\n")
+    for row in project.coded.itertuples():
+        assert back[row.doc_id][row.start_char:row.end_char] == row.text
+    # without a codebook, ids come from the code names
+    plain = read_qdpx(stripped)
+    ids = plain.coded["code_id"]
+    assert (ids == "valeurs_de_l_ess.insertion_par_l_activite_economique").sum() == \
+        (result.coded["code_id"] == "valeurs_ess.insertion").sum() > 0
+    assert plain.codebook.warnings[0].endswith("they cannot code texts automatically")
+
+
 FOREIGN = """<?xml version="1.0" encoding="utf-8"?>
 <Project xmlns="urn:QDA-XML:project:1.0" name="Codage manuel" origin="QualCoder 3.5">
  <Users>
