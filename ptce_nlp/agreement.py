@@ -236,6 +236,67 @@ def assign_units(coded: pd.DataFrame, units: pd.DataFrame, *, level: str = "code
     return present, missed
 
 
+# --------------------------------------------------------------------------- texts that differ by line endings
+
+def align_line_endings(coded: pd.DataFrame, target_texts: dict[str, str], *,
+                       source_texts: dict[str, str] | None = None) -> tuple[pd.DataFrame, list[str]]:
+    """Move a coding's offsets onto other versions of its texts that differ only by line endings.
+
+    A QDA tool holds the ``\\n``-only text of a document whose original has
+    ``\\r\\n`` (see :mod:`ptce_nlp.export.qdpx`); when it drops the record of
+    the original line endings, its offsets are into the ``\\n`` text. This
+    maps ``coded`` (offsets into ``source_texts``, or, without them, into an
+    original whose line breaks were all ``\\r\\n``, checked against the
+    ``text`` column) onto ``target_texts``.
+
+    Returns
+    -------
+    (DataFrame, list of str)
+        The coding with offsets (and ``text``) into the target texts, and a
+        warning per document that differs by more than its line endings.
+    """
+    from .export.qdpx import newline_map
+
+    coded = coded.copy()
+    warnings: list[str] = []
+    starts = coded["start_char"].astype(int).to_numpy().copy()
+    ends = coded["end_char"].astype(int).to_numpy().copy()
+    has_text = "text" in coded.columns
+    for doc_id, target in target_texts.items():
+        rows = np.flatnonzero((coded["doc_id"].astype(str) == doc_id).to_numpy())
+        if not len(rows):
+            continue
+        if source_texts is not None and doc_id in source_texts:
+            source = source_texts[doc_id]
+        elif has_text:
+            texts = coded["text"].iloc[rows].astype(str).tolist()
+            if all(target[a:b] == t for a, b, t in zip(starts[rows], ends[rows], texts)):
+                continue
+            source = newline_map(target)[0].replace("\n", "\r\n")
+            if not all(source[a:b] == t for a, b, t in zip(starts[rows], ends[rows], texts)):
+                warnings.append(f"document {doc_id!r}: the coded texts do not match its text at their offsets "
+                                "(another version of the document?); offsets are compared as they are")
+                continue
+        else:
+            continue
+        if source == target:
+            continue
+        source_plain, source_map = newline_map(source)
+        target_plain, target_map = newline_map(target)
+        if source_plain != target_plain:
+            warnings.append(f"document {doc_id!r} differs between the two codings by more than its line endings; "
+                            "offsets are compared as they are")
+            continue
+        for i in rows:
+            starts[i] = target_map.to_original(source_map.to_exported(int(starts[i])))
+            ends[i] = target_map.to_original(source_map.to_exported(int(ends[i])))
+            if has_text:
+                coded.iat[i, coded.columns.get_loc("text")] = target[starts[i]:ends[i]]
+    coded["start_char"] = starts
+    coded["end_char"] = ends
+    return coded, warnings
+
+
 # --------------------------------------------------------------------------- comparison
 
 @dataclass

@@ -558,13 +558,17 @@ def agree(auto, manual, unit, level, segments_path, include_flagged, out_dir, co
             docs = [d for d in docs if d.doc_id in common]
         units = sentence_units(docs)
         texts = {d.doc_id: d.text for d in docs}
-        for path, coded in ((auto, coded_a), (manual, coded_b)):
-            if "text" in coded.columns:
-                bad = sum(1 for r in coded.itertuples() if r.doc_id in texts
-                          and texts[r.doc_id][int(r.start_char):int(r.end_char)] != str(r.text))
-                if bad:
-                    click.echo(f"Warning: {path}: {bad} segment(s) do not match the texts at their offsets "
-                               "(another version of the documents?)", err=True)
+        # a tool may hold a document with other line endings than the toolkit: compare on the same text
+        from .agreement import align_line_endings
+
+        aligned = []
+        for path, coded, own in ((auto, coded_a, docs_a), (manual, coded_b, docs_b)):
+            own_texts = {d.doc_id: d.text for d in own} if own is not None else None
+            coded, problems = align_line_endings(coded, texts, source_texts=own_texts)
+            for problem in problems:
+                click.echo(f"Warning: {path}: {problem}", err=True)
+            aligned.append(coded)
+        coded_a, coded_b = aligned
     elif segments_path is not None:
         try:
             segments = pd.read_csv(segments_path, dtype={"doc_id": str, "segment_id": str}, keep_default_na=False)

@@ -188,3 +188,62 @@ def test_cli_agree_two_coders_of_one_project(tmp_path):
     wrong = runner.invoke(main, ["agree", str(path), str(path), "--coder-a", "chloé"])
     assert wrong.exit_code == 2
     assert f"no coder 'chloé' in {path} (coders: alice, bruno)" in wrong.output
+
+
+CRLF_TEXT = "Première ligne.\r\nLa coopération prime.\r\n\r\nSeconde partie : la compétitivité.\r\nFin."
+
+
+def test_align_line_endings_maps_offsets_onto_the_lf_text():
+    from ptce_nlp.agreement import align_line_endings
+
+    lf = CRLF_TEXT.replace("\r\n", "\n")
+    a = CRLF_TEXT.index("compétitivité")
+    coded = pd.DataFrame({"doc_id": ["d"], "code_id": ["c"], "start_char": [a], "end_char": [a + 13],
+                          "text": ["compétitivité"]})
+    # with the source text known
+    moved, warnings = align_line_endings(coded, {"d": lf}, source_texts={"d": CRLF_TEXT})
+    assert warnings == [] and moved["start_char"].tolist() == [lf.index("compétitivité")]
+    assert moved["text"].tolist() == ["compétitivité"]
+    # from a CSV: the all-CRLF original is inferred and checked against the text column
+    moved, warnings = align_line_endings(coded, {"d": lf})
+    assert warnings == [] and moved["start_char"].tolist() == [lf.index("compétitivité")]
+    # already aligned: untouched
+    same, _ = align_line_endings(moved, {"d": lf})
+    assert same["start_char"].tolist() == moved["start_char"].tolist()
+    # another version of the text: a warning, offsets left as they are
+    other, warnings = align_line_endings(coded, {"d": "Autre texte, sans rapport avec le premier du tout."})
+    assert other["start_char"].tolist() == [a]
+    assert warnings == ["document 'd': the coded texts do not match its text at their offsets (another version "
+                        "of the document?); offsets are compared as they are"]
+
+
+def test_cli_agree_when_the_tool_lost_the_line_endings(tmp_path):
+    from lxml import etree
+
+    from .export_helpers import rezip, zip_members
+
+    doc = Document("d", CRLF_TEXT, "txt")
+    book = Codebook.from_dict({"name": "t", "codes": [
+        {"id": "v", "label": "V"}, {"id": "v.coop", "parent": "v", "label": "Coop", "lemmas": ["x"]},
+        {"id": "c", "label": "C"}, {"id": "c.compet", "parent": "c", "label": "Compet", "lemmas": ["y"]}]},
+        check_lemmas=False)
+    rows = []
+    for code, word in (("v.coop", "coopération"), ("c.compet", "compétitivité"), ("v.coop", "Fin")):
+        a = CRLF_TEXT.index(word)
+        rows.append(("d", "", code, code.split(".")[0], "", a, a + len(word), word, False, False))
+    coded = pd.DataFrame(rows, columns=["doc_id", "segment_id", "code_id", "category", "term", "start_char",
+                                        "end_char", "text", "negated", "contrast"])
+    auto = write_qdpx([doc], coded, book, tmp_path / "auto.qdpx")
+    coded.to_csv(tmp_path / "auto.csv", index=False)
+    members = zip_members(auto)
+    root = etree.fromstring(members["project.qde"])
+    for el in root.iter("{urn:QDA-XML:project:1.0}Description"):
+        el.getparent().remove(el)
+    members["project.qde"] = etree.tostring(root)
+    manual = rezip(members, tmp_path / "manual.qdpx")
+    runner = CliRunner()
+    for first in (auto, tmp_path / "auto.csv"):
+        result = runner.invoke(main, ["agree", str(first), str(manual)])
+        assert result.exit_code == 0, result.output
+        overall = result.stdout.splitlines()[-1].split()
+        assert overall == ["(ensemble)", "3", "0", "0", "5", "100.0", "1.000", "1.000"], result.stdout
