@@ -278,7 +278,8 @@ def test_export_qdc_validates_and_round_trips_the_shipped_codebook(tmp_path):
         other = back[code.id]
         assert (other.label, other.parent, other.description, other.color.upper()) == \
             (code.label, code.parent, code.description, code.color.upper())
-        assert [(p.kind, p.text, p.tokens) for p in other.patterns] == [(p.kind, p.text, p.tokens) for p in code.patterns]
+        assert [(p.kind, p.text, p.tokens) for p in other.patterns] == \
+            [(p.kind, p.text, p.tokens) for p in code.patterns]
         assert [p.text for p in other.exclusions] == [p.text for p in code.exclusions]
 
 

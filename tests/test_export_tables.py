@@ -46,7 +46,8 @@ def test_write_tables_refuses_bad_names_and_empty(tmp_path):
 
 def test_write_xlsx_one_sheet_per_table_text_never_formula(tmp_path):
     long = pd.DataFrame({"text": ["x" * 40_000, "page\x0cbreak"]})
-    path = write_xlsx({"coded_segments": CODED, "code_counts": CODED[["doc_id"]], "segments": long}, tmp_path / "t.xlsx")
+    tables = {"coded_segments": CODED, "code_counts": CODED[["doc_id"]], "segments": long}
+    path = write_xlsx(tables, tmp_path / "t.xlsx")
     book = load_workbook(path)
     assert book.sheetnames == ["coded_segments", "code_counts", "segments"]
     sheet = book["coded_segments"]

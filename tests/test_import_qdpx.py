@@ -322,13 +322,15 @@ def test_cli_import_qdpx_writes_tables_or_nothing(tmp_path):
     result = runner.invoke(main, ["import-qdpx", str(bad), "--out", str(out2)])
     assert result.exit_code == 4
     assert result.output == (f"Error: {bad}: selection 50000000-0000-4000-8000-000000000002 in source "
-                             f"'entretien_1.txt': positions 44-500 are out of the source's range (0-{len(FOREIGN_TEXT)})\n")
+                             "'entretien_1.txt': positions 44-500 are out of the source's range "
+                             f"(0-{len(FOREIGN_TEXT)})\n")
     assert not out2.exists()
 
 
 # --------------------------------------------------------------------------- property: random texts and spans
 
-_CHUNKS = ["a", "é", "È", "ç", "œ", "’", " ", "\u00a0", "\u202f", "\r\n", "\n", "\r", "\t", ".", "😀", "🇫🇷",
+_CHUNKS = ["a", "é", "È", "ç", "œ", "’", " ", "\u00a0", "\u202f", "\r\n", "\n", "\r", "\t", ".", "😀",
+           "🇫🇷",
            "𝔘", "e\u0301", "«", "»", "\x0c", "&", "<", "PTCE"]
 _BOOK = Codebook.from_dict({"name": "p", "codes": [
     {"id": "c", "label": "C"}, {"id": "c.x", "parent": "c", "label": "X", "lemmas": ["x"]},

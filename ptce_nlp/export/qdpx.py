@@ -930,16 +930,18 @@ def _read_project(archive: _SafeZip, path: Path, codebook: Codebook | None) -> I
         doc = Document(_doc_id(src_name, taken), original, "qdpx", path, "utf-8", metadata)
         taken.add(doc.doc_id)
         documents.append(doc)
-        sentences = None
+        sentences: list = []
+        starts: list[int] = []
 
         def sentence_at(start: int) -> str:
-            nonlocal sentences
-            if sentences is None:
-                sentences = [s for s in segment_document(doc) if s.kind == "sentence"]
-            i = bisect.bisect_right([s.start_char for s in sentences], start) - 1
+            if not starts and not sentences:  # segment only the documents that hold selections
+                sentences.extend(s for s in segment_document(doc) if s.kind == "sentence")
+                starts.extend(s.start_char for s in sentences)
+            i = bisect.bisect_right(starts, start) - 1
             return sentences[i].segment_id if i >= 0 else ""
 
-        selections = [(sel, sel.get("startPosition"), sel.get("endPosition")) for sel in _kids(src, "PlainTextSelection")]
+        selections = [(sel, sel.get("startPosition"), sel.get("endPosition"))
+                      for sel in _kids(src, "PlainTextSelection")]
         whole = _kids(src, "Coding")
         if whole:  # codings of the whole source
             selections.append((src, "0", str(len(text))))
