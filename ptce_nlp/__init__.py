@@ -28,3 +28,16 @@ __all__ = [
     "read_file", "segment_document",
     "Document", "ReadFailure", "Segment",
 ]
+
+# --- exports, QDA import and agreement (issue 5)
+from .agreement import (AgreementResult, cohen_kappa, compare_codings, krippendorff_alpha,  # noqa: E402
+                        percent_agreement, segment_units, sentence_units)
+from .export import (ImportedProject, QdaExportError, QdaImportError, read_qdc, read_qdpx,  # noqa: E402
+                     write_iramuteq, write_jsonl, write_qdc, write_qdpx, write_tables, write_xlsx)
+
+__all__ += [
+    "AgreementResult", "cohen_kappa", "compare_codings", "krippendorff_alpha", "percent_agreement",
+    "segment_units", "sentence_units",
+    "ImportedProject", "QdaExportError", "QdaImportError", "read_qdc", "read_qdpx", "write_iramuteq",
+    "write_jsonl", "write_qdc", "write_qdpx", "write_tables", "write_xlsx",
+]

@@ -147,7 +147,8 @@ def ingest(paths: tuple[Path, ...], out_dir: Path, max_file_mb: float, quiet: bo
 
 def _codebook_option(f):
     f = click.option("--codebook", "codebook_path", default="ptce", show_default=True,
-                     help="A YAML codebook, or the name of a shipped one (ptce, referentiel).")(f)
+                     help="A YAML codebook, a REFI-QDA .qdc codebook, or the name of a shipped one "
+                          "(ptce, referentiel).")(f)
     f = click.option("--cache-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
                      help="Parse cache folder (default: the per-user cache, ~/.cache/ptce_nlp).")(f)
     f = click.option("--no-cache", is_flag=True, help="Parse everything again and write nothing to the cache.")(f)
@@ -161,7 +162,12 @@ def _codebook_option(f):
 def _load_codebook_cli(spec: str, quiet: bool):
     from .codebook import SHIPPED, Codebook
 
-    book = Codebook.shipped(spec) if spec in SHIPPED else Codebook.from_yaml(Path(spec))
+    if spec.lower().endswith(".qdc"):  # a REFI-QDA codebook (issue 5)
+        from .export import read_qdc
+
+        book = read_qdc(Path(spec))
+    else:
+        book = Codebook.shipped(spec) if spec in SHIPPED else Codebook.from_yaml(Path(spec))
     if not quiet:
         for warning in book.warnings:
             click.echo(f"Warning: {book.source}: {warning}", err=True)
@@ -318,3 +324,275 @@ def kwic(paths, code_id, category, lemma, window, csv_path, codebook_path, cache
         write_csv(table, csv_path)
     if failures:
         ctx.exit(EXIT_PARTIAL)
+
+
+# --------------------------------------------------------------------------- exports, QDA import, agreement (issue 5)
+
+EXPORT_FORMATS = ("qdpx", "qdc", "xlsx", "csv", "jsonl", "iramuteq")
+
+
+@main.command(epilog=EXIT_CODES_HELP)
+@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+@click.option("--format", "fmt", required=True, type=click.Choice(EXPORT_FORMATS),
+              help="qdpx: REFI-QDA project; qdc: codebook; xlsx: one workbook; csv: a folder of tables; "
+                   "jsonl: coded segments; iramuteq: corpus for IRaMuTeQ.")
+@click.option("--out", "out", required=True, type=click.Path(path_type=Path),
+              help="The file to write (a folder for --format csv).")
+@click.option("--excel-fr", is_flag=True, help="CSV in UTF-8 with BOM and ';' separator (French Excel).")
+@click.option("--include-tables", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="xlsx/csv: also include every CSV table of this folder (closeness.csv, topic_terms.csv...).")
+@click.option("--name", "project_name", default="ptce_nlp", show_default=True, help="qdpx: project name.")
+@_codebook_option
+def export(paths, fmt, out, excel_fr, include_tables, project_name, codebook_path, cache_dir, no_cache, jobs,
+           accent_insensitive, quiet):
+    """Code documents with the codebook, then export the coding for other tools.
+
+    \b
+    Formats:
+      qdpx      REFI-QDA project for NVivo, ATLAS.ti, MAXQDA, QualCoder (texts,
+                codebook, codings, metadata as variables and cases; negated and
+                contrast matches also carry a review code)
+      qdc       the codebook alone (REFI-QDA); no PATHS
+      xlsx      one workbook: coded_segments, code_counts, pole_counts sheets
+      csv       the same tables as CSV files in the folder --out
+      jsonl     coded segments, one JSON object per line
+      iramuteq  the texts with **** star lines (pole, type, region...) for IRaMuTeQ
+
+    \b
+    Examples:
+      ptce-nlp export corpus --format qdpx --out out/ptce.qdpx
+      ptce-nlp export --format qdc --out out/codebook.qdc
+      ptce-nlp export corpus --format xlsx --include-tables out --out out/ptce.xlsx
+      ptce-nlp export corpus --format csv --excel-fr --out out/excel
+    """
+    from .export import write_iramuteq, write_jsonl, write_qdc, write_qdpx, write_tables, write_xlsx
+
+    ctx = click.get_current_context()
+    book = _load_codebook_cli(codebook_path, quiet)
+    if fmt == "qdc":
+        if paths:
+            raise click.UsageError("--format qdc exports the codebook only: give no PATHS")
+        write_qdc(book, out)
+        if not quiet:
+            click.echo(f"Wrote {out} ({len(book)} codes)", err=True)
+        return
+    if not paths:
+        raise click.UsageError(f"--format {fmt} needs PATHS to read")
+    if include_tables is not None and not include_tables.is_dir():
+        raise click.BadParameter(f"{include_tables} is not a folder", param_hint="--include-tables")
+    documents, failures = _read_inputs(paths, quiet)
+    if not documents:
+        _error("no document could be read; nothing written")
+        ctx.exit(EXIT_NO_INPUT)
+    if fmt == "iramuteq":
+        write_iramuteq(documents, out)
+        written = [out]
+    else:
+        result = _code_corpus(documents, book, cache_dir=cache_dir, no_cache=no_cache, jobs=jobs,
+                              accent_insensitive=accent_insensitive, quiet=quiet)
+        if fmt == "qdpx":
+            written = [write_qdpx(result.parsed, result.coded, book, out, name=project_name)]
+        elif fmt == "jsonl":
+            written = [write_jsonl(result.coded, out)]
+        else:
+            from .analysis import pole_counts
+
+            tables = {"coded_segments": result.coded, "code_counts": result.counts,
+                      "pole_counts": pole_counts(result.counts)}
+            if include_tables is not None:
+                tables.update(_extra_tables(include_tables, set(tables)))
+            written = write_tables(tables, out, excel_fr=excel_fr) if fmt == "csv" else [write_xlsx(tables, out)]
+    if not quiet:
+        click.echo(f"Exported {len(documents)} document(s) as {fmt}: wrote {', '.join(map(str, written))}", err=True)
+    if failures:
+        click.echo(f"{len(failures)} input(s) failed, the others were exported.", err=True)
+        ctx.exit(EXIT_PARTIAL)
+
+
+def _extra_tables(folder: Path, taken: set[str]) -> dict:
+    import pandas as pd
+
+    from .errors import InputFileError
+
+    tables = {}
+    for path in sorted(folder.glob("*.csv")):
+        if path.stem in taken:
+            continue
+        try:
+            tables[path.stem] = pd.read_csv(path, encoding="utf-8-sig", keep_default_na=False, sep=None,
+                                            engine="python")
+        except Exception as exc:  # a table that cannot be read is named, not a traceback
+            raise InputFileError(path, f"cannot read the table ({exc.__class__.__name__}: {exc})") from None
+    return tables
+
+
+@main.command("import-qdpx", epilog=EXIT_CODES_HELP)
+@click.argument("qdpx_file", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False, path_type=Path),
+              help="Folder that receives coded_segments.csv, documents.csv, users.csv and codebook.yaml.")
+@click.option("--codebook", "codebook_path", default="ptce", show_default=True,
+              help="Codebook to recognise codes by (GUID or name) when their description lost the code id.")
+@click.option("--quiet", "-q", is_flag=True, help="No summary (errors still shown).")
+def import_qdpx(qdpx_file, out_dir, codebook_path, quiet):
+    """Read a project from NVivo, ATLAS.ti, MAXQDA, QualCoder (.qdpx) into tables.
+
+    Writes coded_segments.csv (one row per coding: doc_id, segment_id,
+    code_id, category, term, start_char, end_char, text, negated, contrast,
+    code_name, coder, selection_guid), documents.csv, users.csv and
+    codebook.yaml. An unsafe or inconsistent file is refused with one line
+    naming the problem, and nothing is written.
+
+    \b
+    Example:
+      ptce-nlp import-qdpx codage_manuel.qdpx --out manuel
+    """
+    import pandas as pd
+
+    from .export import read_qdpx
+    from .io import atomic_write, write_csv
+
+    book = _load_codebook_cli(codebook_path, True)
+    project = read_qdpx(qdpx_file, codebook=book)
+    docs = pd.DataFrame([{"doc_id": d.doc_id, "n_chars": len(d.text), **dict(d.metadata)} for d in project.documents])
+    write_csv(project.coded, out_dir / "coded_segments.csv")
+    write_csv(docs, out_dir / "documents.csv")
+    write_csv(project.users, out_dir / "users.csv")
+    with atomic_write(out_dir / "codebook.yaml") as fh:
+        fh.write(project.codebook.to_yaml())
+    for warning in project.warnings + project.codebook.warnings:
+        click.echo(f"Warning: {qdpx_file}: {warning}", err=True)
+    if not quiet:
+        coders = sorted(set(project.coded["coder"]) - {""})
+        click.echo(f"Imported {len(project.documents)} document(s), {len(project.coded)} coding(s) of "
+                   f"{project.coded['code_id'].nunique()} code(s) by {len(coders)} coder(s)"
+                   f"{' (' + ', '.join(coders) + ')' if coders else ''} from {project.origin or 'an unnamed tool'}.",
+                   err=True)
+        click.echo(f"Wrote {out_dir}/coded_segments.csv, documents.csv, users.csv, codebook.yaml", err=True)
+
+
+def _read_coding(path: Path, book):
+    """(coded table, documents or None) of a .qdpx or a coded_segments.csv."""
+    import pandas as pd
+
+    from .errors import InputFileError
+
+    if path.suffix.lower() == ".qdpx":
+        from .export import read_qdpx
+
+        project = read_qdpx(path, codebook=book)
+        for warning in project.warnings:
+            click.echo(f"Warning: {path}: {warning}", err=True)
+        return project.coded, project.documents
+    if path.suffix.lower() != ".csv":
+        raise InputFileError(path, "expected a .qdpx project or a coded_segments.csv table")
+    try:
+        coded = pd.read_csv(path, dtype={"doc_id": str, "code_id": str, "category": str}, keep_default_na=False,
+                            encoding="utf-8-sig", sep=None, engine="python")
+    except FileNotFoundError:
+        raise InputFileError(path, "file not found") from None
+    except Exception as exc:
+        raise InputFileError(path, f"cannot read the table ({exc.__class__.__name__}: {exc})") from None
+    missing = [c for c in ("doc_id", "code_id", "start_char", "end_char") if c not in coded.columns]
+    if missing:
+        raise InputFileError(path, f"not a coded-segment table: no column {', '.join(missing)}")
+    if "category" not in coded.columns:
+        coded["category"] = coded["code_id"].str.split(".").str[0]
+    return coded, None
+
+
+@main.command(epilog=EXIT_CODES_HELP)
+@click.argument("auto", type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("manual", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--unit", type=click.Choice(["sentence", "segment"]), default="sentence", show_default=True,
+              help="sentence: a code is present in a sentence or not; segment: the coded stretches of text.")
+@click.option("--level", type=click.Choice(["code", "category"]), default="code", show_default=True)
+@click.option("--segments", "segments_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="segments.csv (ptce-nlp ingest) giving the sentences when AUTO and MANUAL are both CSV.")
+@click.option("--include-flagged", is_flag=True, help="Count negated and contrast matches as codings.")
+@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Also write agreement.csv and confusion.csv to this folder.")
+@click.option("--coder-a", default=None, help="Keep only this coder's codings of AUTO (a user name of the project).")
+@click.option("--coder-b", default=None, help="Keep only this coder's codings of MANUAL.")
+@click.option("--codebook", "codebook_path", default="ptce", show_default=True,
+              help="Codebook to recognise the codes of a .qdpx by.")
+def agree(auto, manual, unit, level, segments_path, include_flagged, out_dir, coder_a, coder_b, codebook_path):
+    """Agreement of two codings: percent agreement, Cohen's kappa, Krippendorff's alpha.
+
+    AUTO and MANUAL are .qdpx projects (from ptce-nlp export or a QDA tool)
+    or coded_segments.csv tables; two human coders' projects compare the
+    same way. Units are the sentences of the texts (or, with --unit
+    segment, the coded stretches). Prints one row per code and the pooled
+    figures, then the confusion table (codes of AUTO in rows, of MANUAL in
+    columns).
+
+    \b
+    Examples:
+      ptce-nlp agree out/ptce.qdpx codage_manuel.qdpx
+      ptce-nlp agree out/coded_segments.csv manuel.qdpx --level category --out accord
+      ptce-nlp agree coder1.qdpx coder2.qdpx
+      ptce-nlp agree projet.qdpx projet.qdpx --coder-a alice --coder-b bruno
+    """
+    import pandas as pd
+
+    from .agreement import compare_codings, segment_units, sentence_units, units_from_segments
+    from .io import write_csv
+
+    book = _load_codebook_cli(codebook_path, True)
+    coded_a, docs_a = _read_coding(auto, book)
+    coded_b, docs_b = _read_coding(manual, book)
+    for option, path, value in (("--coder-a", auto, coder_a), ("--coder-b", manual, coder_b)):
+        if value is None:
+            continue
+        coded = coded_a if option == "--coder-a" else coded_b
+        coders = sorted(set(coded["coder"].astype(str))) if "coder" in coded.columns else []
+        if value not in coders:
+            raise click.BadParameter(f"no coder {value!r} in {path} (coders: {', '.join(coders) or 'none'})",
+                                     param_hint=option)
+        if option == "--coder-a":
+            coded_a = coded_a[coded_a["coder"] == value]
+        else:
+            coded_b = coded_b[coded_b["coder"] == value]
+    if unit == "segment":
+        units = segment_units(coded_a, coded_b)
+    elif docs_b is not None or docs_a is not None:
+        docs = docs_b if docs_b is not None else docs_a
+        if docs_a is not None and docs_b is not None:
+            common = {d.doc_id for d in docs_a} & {d.doc_id for d in docs_b}
+            docs = [d for d in docs if d.doc_id in common]
+        units = sentence_units(docs)
+        texts = {d.doc_id: d.text for d in docs}
+        # a tool may hold a document with other line endings than the toolkit: compare on the same text
+        from .agreement import align_line_endings
+
+        aligned = []
+        for path, coded, own in ((auto, coded_a, docs_a), (manual, coded_b, docs_b)):
+            own_texts = {d.doc_id: d.text for d in own} if own is not None else None
+            coded, problems = align_line_endings(coded, texts, source_texts=own_texts)
+            for problem in problems:
+                click.echo(f"Warning: {path}: {problem}", err=True)
+            aligned.append(coded)
+        coded_a, coded_b = aligned
+    elif segments_path is not None:
+        try:
+            segments = pd.read_csv(segments_path, dtype={"doc_id": str, "segment_id": str}, keep_default_na=False)
+        except FileNotFoundError:
+            from .errors import InputFileError
+
+            raise InputFileError(segments_path, "file not found") from None
+        units = units_from_segments(segments)
+    else:
+        raise click.UsageError("AUTO and MANUAL are both CSV tables: give --segments segments.csv for the "
+                               "sentences (or use --unit segment)")
+    result = compare_codings(coded_a, coded_b, units, level=level, include_flagged=include_flagged)
+    for warning in result.warnings:
+        click.echo(f"Warning: {warning}", err=True)
+    table = result.table
+    click.echo(f"{result.n_units} {unit} unit(s); A = {auto.name}, B = {manual.name}")
+    click.echo(f"{level:<40} {'A+B':>5} {'A':>5} {'B':>5} {'none':>6} {'agree%':>7} {'kappa':>6} {'alpha':>6}")
+    for r in table.itertuples():
+        click.echo(f"{r.code:<40.40} {r.n_both:>5} {r.n_only_a:>5} {r.n_only_b:>5} {r.n_neither:>6} "
+                   f"{100 * r.percent_agreement:>7.1f} {r.kappa:>6.3f} {r.alpha:>6.3f}")
+    if out_dir is not None:
+        write_csv(table, out_dir / "agreement.csv")
+        write_csv(result.confusion.reset_index(), out_dir / "confusion.csv")
+        click.echo(f"Wrote {out_dir / 'agreement.csv'}, {out_dir / 'confusion.csv'}", err=True)

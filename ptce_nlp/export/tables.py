@@ -1,0 +1,172 @@
+"""Tables for spreadsheets and scripts: CSV, one XLSX workbook, JSONL.
+
+- :func:`write_tables`: one ``<name>.csv`` per table, UTF-8 with ``,``; with
+  ``excel_fr=True`` UTF-8 with a BOM, ``;`` as separator and a decimal comma
+  (``0,25``), which French Excel opens correctly by double-click (with a
+  decimal point it would read ``1.5`` as a date or as text).
+- :func:`write_xlsx`: one workbook, one sheet per table (sheet names cut to
+  Excel's 31 characters and made unique). Strings are always stored as text
+  (a cell starting with ``=`` is never a formula); characters XLSX cannot hold
+  (control characters such as the form feed ending PDF pages) become spaces;
+  a cell longer than Excel's 32,767 characters is cut and ends with ``[...]``.
+- :func:`write_jsonl`: one JSON object per row of the coded-segment table.
+
+All writes are atomic (temporary file, then rename).
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import math
+import re
+from pathlib import Path
+from typing import Mapping
+
+import pandas as pd
+
+from ..errors import OutputError
+from ..io import atomic_write, write_csv
+
+EXCEL_MAX_CELL = 32_767
+_SHEET_BAD = re.compile(r"[\[\]:*?/\\]")
+_NAME_RE = re.compile(r"^[A-Za-z0-9_.-]+$")
+_XLSX_ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f]")
+
+
+def _check_tables(tables: Mapping[str, pd.DataFrame]) -> None:
+    if not tables:
+        raise OutputError("no table to write")
+    for name, frame in tables.items():
+        if not isinstance(frame, pd.DataFrame):
+            raise TypeError(f"table {name!r} is a {type(frame).__name__}, not a DataFrame")
+
+
+def write_tables(tables: Mapping[str, pd.DataFrame], out_dir: str | Path, *, excel_fr: bool = False) -> list[Path]:
+    """Write each table as ``out_dir/<name>.csv``.
+
+    Parameters
+    ----------
+    tables : mapping of str to DataFrame
+        Table name (``coded_segments``, ``code_counts``...; letters, digits,
+        ``_``, ``-``, ``.``) to table.
+    out_dir : str or Path
+        Folder, created if needed.
+    excel_fr : bool, default False
+        UTF-8 with BOM, ``;`` separator and decimal comma, for French Excel.
+
+    Returns
+    -------
+    list of Path
+        The files written, in the order of ``tables``.
+    """
+    _check_tables(tables)
+    out_dir = Path(out_dir)
+    if out_dir.exists() and not out_dir.is_dir():
+        raise OutputError(f"{out_dir}: not a folder")
+    paths = []
+    for name in tables:
+        if not _NAME_RE.match(name):
+            raise OutputError(f"table name {name!r} cannot be a file name (letters, digits, _ - . only)")
+    for name, frame in tables.items():
+        path = out_dir / f"{name}.csv"
+        if excel_fr:
+            with atomic_write(path, encoding="utf-8-sig") as fh:
+                frame.to_csv(fh, index=False, sep=";", decimal=",", lineterminator="\n")
+            paths.append(path)
+        else:
+            paths.append(write_csv(frame, path))
+    return paths
+
+
+def sheet_names(names: list[str]) -> list[str]:
+    """Excel sheet names for table names: no ``[]:*?/\\``, at most 31 characters, unique.
+
+    Examples
+    --------
+    >>> sheet_names(["coded_segments", "a" * 40, "a" * 35])
+    ['coded_segments', 'aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa', 'aaaaaaaaaaaaaaaaaaaaaaaaaaaaa~2']
+    """
+    out: list[str] = []
+    taken: set[str] = set()
+    for name in names:
+        base = _SHEET_BAD.sub("_", name).strip("'") or "table"
+        sheet, i = base[:31], 2
+        while sheet.casefold() in taken:
+            suffix = f"~{i}"
+            sheet = base[:31 - len(suffix)] + suffix
+            i += 1
+        taken.add(sheet.casefold())
+        out.append(sheet)
+    return out
+
+
+def _cell(value):
+    if value is None:
+        return None
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    if value is pd.NA or value is pd.NaT:
+        return None
+    if hasattr(value, "item") and not isinstance(value, (str, bytes)):
+        value = value.item()  # numpy scalars
+    if isinstance(value, str):
+        value = _XLSX_ILLEGAL.sub(" ", value)
+        if len(value) > EXCEL_MAX_CELL:
+            value = value[:EXCEL_MAX_CELL - 5] + "[...]"
+    return value
+
+
+def write_xlsx(tables: Mapping[str, pd.DataFrame], path: str | Path) -> Path:
+    """Write the tables as one XLSX workbook, one sheet per table (header row frozen).
+
+    Examples
+    --------
+    >>> write_xlsx({"coded_segments": result.coded, "code_counts": result.counts}, "out/ptce.xlsx")  # doctest: +SKIP
+    """
+    from openpyxl import Workbook
+    from openpyxl.utils import get_column_letter
+
+    _check_tables(tables)
+    path = Path(path)
+    book = Workbook()
+    book.remove(book.active)
+    for sheet_name, frame in zip(sheet_names(list(tables)), tables.values()):
+        sheet = book.create_sheet(sheet_name)
+        sheet.append([str(c) for c in frame.columns])
+        for r, row in enumerate(frame.itertuples(index=False, name=None), start=2):
+            for c, value in enumerate(row, start=1):
+                value = _cell(value)
+                cell = sheet.cell(row=r, column=c, value=value)
+                if isinstance(value, str):
+                    cell.data_type = "s"  # never a formula, even when the text starts with '='
+        sheet.freeze_panes = "A2"
+        for c, column in enumerate(frame.columns, start=1):
+            width = max([len(str(column))] + [min(len(str(v)), 60) for v in frame[column].head(200)])
+            sheet.column_dimensions[get_column_letter(c)].width = min(max(width + 2, 8), 62)
+    buffer = io.BytesIO()
+    book.save(buffer)
+    with atomic_write(path, "wb") as fh:
+        fh.write(buffer.getvalue())
+    return path
+
+
+def _json_value(value):
+    if value is None or value is pd.NA:
+        return None
+    if hasattr(value, "item") and not isinstance(value, (str, bytes)):
+        value = value.item()
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    return value
+
+
+def write_jsonl(coded: pd.DataFrame, path: str | Path) -> Path:
+    """Write a table (the coded segments) as JSON Lines: one object per row, UTF-8, NaN as null."""
+    path = Path(path)
+    columns = [str(c) for c in coded.columns]
+    with atomic_write(path) as fh:
+        for row in coded.itertuples(index=False, name=None):
+            fh.write(json.dumps({k: _json_value(v) for k, v in zip(columns, row)}, ensure_ascii=False))
+            fh.write("\n")
+    return path
