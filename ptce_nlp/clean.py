@@ -221,8 +221,15 @@ def _furniture_edits(text: str) -> list[Edit]:
     for a, b in _lines(text):
         if _PAGE_NUMBER_RE.match(text[a:b].replace("\x0c", "")) and text[a:b].strip(" \x0c"):
             drop.add((a, b))
-    edits = []
+    # a line can be dropped twice (a repeated page-number line): merge overlapping spans first
+    merged: list[list[int]] = []
     for a, b in sorted(drop):
+        if merged and a <= merged[-1][1]:
+            merged[-1][1] = max(merged[-1][1], b)
+        else:
+            merged.append([a, b])
+    edits = []
+    for a, b in merged:
         # remove the line and its newline, keeping any form feed (page break) in place
         end = b + 1 if b < len(text) and text[b] == "\n" else b
         keep_ff = "\x0c" if "\x0c" in text[a:b] else ""

@@ -163,3 +163,12 @@ def test_clean_property_idempotent_and_spans_in_bounds(text):
         assert 0 <= a <= b <= len(text)
         assert a >= previous  # the map is monotonic
         previous = a
+
+
+def test_clean_page_number_lines_dropped_twice_do_not_overlap():
+    # found by hypothesis: "0" repeated on two pages is both a running footer and a page-number line
+    from ptce_nlp.clean import clean_text
+
+    cleaned = clean_text("0\x0c0")
+    assert "0" not in cleaned.text
+    assert clean_text(cleaned.text).text == cleaned.text

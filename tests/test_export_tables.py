@@ -9,6 +9,7 @@ import pytest
 from click.testing import CliRunner
 from openpyxl import load_workbook
 
+from ptce_nlp.codebook import Codebook
 from ptce_nlp.cli import main
 from ptce_nlp.errors import OutputError
 from ptce_nlp.export import write_jsonl, write_tables, write_xlsx
@@ -109,7 +110,7 @@ def test_cli_export_usage_errors(tmp_path):
     result = runner.invoke(main, ["export", str(CORPUS), "--format", "qdc", "--out", str(tmp_path / "x.qdc")])
     assert result.exit_code == 2 and "--format qdc exports the codebook only: give no PATHS" in result.output
     result = runner.invoke(main, ["export", "--format", "qdc", "--out", str(tmp_path / "cb.qdc")])
-    assert result.exit_code == 0 and result.output == f"Wrote {tmp_path / 'cb.qdc'} (38 codes)\n"
+    assert result.exit_code == 0 and result.output == f"Wrote {tmp_path / 'cb.qdc'} ({len(Codebook.shipped())} codes)\n"
     result = runner.invoke(main, ["export", str(tmp_path / "absent"), "--format", "jsonl", "--out",
                                   str(tmp_path / "x.jsonl")])
     assert result.exit_code == 4 and not (tmp_path / "x.jsonl").exists()
