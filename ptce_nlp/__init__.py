@@ -28,3 +28,9 @@ __all__ = [
     "read_file", "segment_document",
     "Document", "ReadFailure", "Segment",
 ]
+
+# The main job and its report (issue 6).
+from .pipeline import NoUsableInputError, RunResult, run  # noqa: E402
+from .report import render_report, write_figures, write_report  # noqa: E402
+
+__all__ += ["NoUsableInputError", "RunResult", "run", "render_report", "write_figures", "write_report"]
