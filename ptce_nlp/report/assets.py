@@ -40,7 +40,8 @@ table.wide{width:100%}
 .heat td{border:0;padding:2px 4px;min-width:30px;text-align:center;font-variant-numeric:tabular-nums}
 .heat th{border:0;background:none;font-weight:500;padding:2px 6px;white-space:nowrap}
 .heat th.rot{writing-mode:vertical-rl;transform:rotate(180deg);text-align:left;vertical-align:bottom;
-  max-height:210px;overflow:hidden;text-overflow:ellipsis;padding:6px 2px}
+  max-height:210px;overflow:hidden;text-overflow:ellipsis;padding:6px 2px;color:#334e68}
+.heat th.rot .swatch{margin:0 0 5px 0}
 .heat th.cat{font-weight:600;color:#fff;text-align:left;padding:3px 8px}
 .scroll{overflow-x:auto;max-width:100%}
 .stack{display:flex;height:18px;border-radius:3px;overflow:hidden;min-width:260px;background:var(--soft)}
@@ -64,7 +65,10 @@ details.doc{border:1px solid var(--line);border-radius:8px;margin:10px 0;backgro
 details.doc>summary{cursor:pointer;padding:8px 14px;background:var(--soft);border-radius:8px;font-weight:600}
 details.doc[open]>summary{border-bottom:1px solid var(--line);border-radius:8px 8px 0 0}
 details.doc>summary .meta{font-weight:400;color:var(--muted);font-size:13px;margin-left:8px}
-.doctext{white-space:pre-wrap;overflow-wrap:anywhere;padding:12px 18px;font-size:14.5px;line-height:1.7;
+.chips{display:flex;flex-wrap:wrap;gap:4px 6px;padding:8px 18px 0}
+.chip{font-size:12px;background:var(--soft);border:1px solid var(--line);border-radius:10px;padding:0 8px;color:#334e68}
+.chip b{font-weight:600;margin-left:2px}
+.doctext{white-space:pre-wrap;overflow-wrap:anywhere;padding:10px 18px 14px;font-size:14.5px;line-height:1.6;
   max-height:560px;overflow-y:auto;font-family:Georgia,"Times New Roman",serif}
 mark.hl{background:var(--bg);color:inherit;border-radius:2px;padding:0 1px;box-shadow:inset 0 -2px 0 var(--c)}
 mark.hl.multi{box-shadow:inset 0 -2px 0 var(--c),inset 0 -5px 0 var(--c2)}
@@ -80,7 +84,10 @@ details.code>summary{cursor:pointer;padding:4px 0}
 .codebook td.pat{font-size:12.5px;color:#334e68;max-width:520px}
 code{font-family:"DejaVu Sans Mono",Consolas,monospace;font-size:12.5px}
 footer{color:var(--muted);font-size:12.5px;text-align:center;padding:16px}
-@media print{nav.toc,.filter{position:static}.doctext{max-height:none}}
+@media print{nav.toc,.filter{position:static}.chips{display:flex;flex-wrap:wrap;gap:4px 6px;padding:8px 18px 0}
+.chip{font-size:12px;background:var(--soft);border:1px solid var(--line);border-radius:10px;padding:0 8px;color:#334e68}
+.chip b{font-weight:600;margin-left:2px}
+.doctext{max-height:none}}
 """
 
 JS = r"""

@@ -482,7 +482,8 @@ def _density_heatmap(ctx: _Context, per_pole: pd.DataFrame) -> str:
     leaves = [c for c in ctx.codebook.leaves()]
     vmax = float(np.nanpercentile(matrix.values, 97)) if matrix.size else 1.0
     vmax = vmax or float(np.nanmax(matrix.values) if matrix.size else 1.0) or 1.0
-    head = "".join(f'<th class="rot" title="{e(p)}" style="color:{POLE_TYPE_COLORS.get(ctx.pole_type.get(p, ""))}">'
+    head = "".join(f'<th class="rot" title="{e(p)}"><span class="swatch" '
+                   f'style="background:{POLE_TYPE_COLORS.get(ctx.pole_type.get(p, ""), "#B0B0B0")}"></span>'
                    f"{e(p if len(p) <= 30 else p[:29] + '…')}</th>" for p in poles)
     rows = []
     current = None
@@ -501,8 +502,8 @@ def _density_heatmap(ctx: _Context, per_pole: pd.DataFrame) -> str:
         rows.append(f'<tr><th title="{e(code.id)}">{e(code.label)}</th>{"".join(tds)}</tr>')
     return (f'<div class="scroll"><table class="heat" id="density-heatmap"><tr><th></th>{head}</tr>'
             + "".join(rows) + "</table></div>"
-            '<p class="note">Colonnes : pôles, dans l\'ordre du score de proximité quand il existe (couleur du nom = '
-            "type de pôle). Échelle de couleur plafonnée au 97ᵉ centile.</p>")
+            '<p class="note">Colonnes : pôles, dans l\'ordre du score de proximité quand il existe (pastille = type de '
+            "pôle). Échelle de couleur plafonnée au 97ᵉ centile.</p>")
 
 
 def _category_shares(ctx: _Context, per_pole: pd.DataFrame) -> str:
@@ -682,8 +683,8 @@ def _section_cooccurrence(ctx: _Context) -> str:
     off = matrix.values.copy().astype(float)
     np.fill_diagonal(off, np.nan)
     vmax = float(np.nanmax(off)) if off.size > 1 and not np.all(np.isnan(off)) else 1.0
-    head = "".join(f'<th class="rot" title="{e(c)}" style="color:{ctx.color(c)}">{e(ctx.label(c))}</th>'
-                   for c in order)
+    head = "".join(f'<th class="rot" title="{e(c)}"><span class="swatch" style="background:{ctx.color(c)}"></span>'
+                   f"{e(ctx.label(c))}</th>" for c in order)
     rows = []
     for a in order:
         tds = []
@@ -725,11 +726,9 @@ def _section_documents(ctx: _Context) -> str:
     out.append('<div class="filter"><label>Filtrer par code : <select id="code-filter">' + "".join(options)
                + '</select></label><label><input type="checkbox" id="hide-empty" checked> masquer les documents '
                'sans ce code</label><span id="filter-status" class="note"></span>'
-               '<span class="legend" style="margin:0"><span><mark class="hl" style="--c:#0072B2;'
-               f'--bg:{rgba("#0072B2", 0.3)}">passage codé</mark></span>'
-               f'<span><mark class="hl neg" style="--c:#0072B2;--bg:{rgba("#0072B2", 0.3)}">nié</mark></span>'
-               f'<span><mark class="hl ctr" style="--c:#0072B2;--bg:{rgba("#0072B2", 0.3)}">en contraste</mark>'
-               "</span></span></div>")
+               f'<span class="legend" style="margin:0">Légende : {_sample("", "passage codé")}'
+               f'{_sample("multi", "deux codes")}{_sample("neg", "passage nié")}{_sample("ctr", "en contraste")}'
+               "</span></div>")
     by_doc = {k: g for k, g in coded.groupby("doc_id")} if len(coded) else {}
     for i, doc in enumerate(ctx.documents):
         mine = by_doc.get(doc.doc_id)
@@ -745,8 +744,24 @@ def _section_documents(ctx: _Context) -> str:
                    f"<summary>{e(doc.doc_id)}<span class=\"meta\">{e(meta)} · <span class=\"doc-count\">"
                    f"{len(spans)} passage{'s' if len(spans) != 1 else ''} codé{'s' if len(spans) != 1 else ''}"
                    "</span></span></summary>"
+                   f"{_code_chips(ctx, counts)}"
                    f'<div class="doctext">{highlight_html(doc.text, spans, ctx.labels)}</div></details>')
     return "".join(out)
+
+
+def _sample(kind: str, text: str) -> str:
+    return (f'<span><mark class="hl {kind}" style="--c:#0072B2;--c2:#D55E00;--bg:{rgba("#0072B2", 0.3)}">{text}</mark>'
+            "</span>")
+
+
+def _code_chips(ctx: _Context, counts: Mapping[str, int]) -> str:
+    if not counts:
+        return '<div class="chips"><span class="note">Aucun passage codé dans ce document.</span></div>'
+    order = {c.id: i for i, c in enumerate(ctx.codebook)}
+    chips = "".join(f'<span class="chip" title="{e(code_id)}"><span class="swatch" style="background:'
+                    f'{ctx.color(code_id)}"></span>{e(ctx.label(code_id))} <b>{n}</b></span>'
+                    for code_id, n in sorted(counts.items(), key=lambda kv: order.get(kv[0], 1_000_000)))
+    return f'<div class="chips">{chips}</div>'
 
 
 # --------------------------------------------------------------------------- KWIC
@@ -771,7 +786,7 @@ def _section_kwic(ctx: _Context) -> str:
             left, right = kwic_context(text, int(r.start_char), int(r.end_char), KWIC_WINDOW)
             flag = "nié" if r.negated else "contraste" if r.contrast else ""
             rows.append(f"<tr><td>{e(r.doc_id)}</td><td class=\"left\"><span>{escape_text(left)}</span></td>"
-                        f'<td class="kw" style="color:{code.color}">{escape_text(text[int(r.start_char):int(r.end_char)])}'
+                        f'<td class="kw" style="box-shadow:inset 0 -3px 0 {code.color}">{escape_text(text[int(r.start_char):int(r.end_char)])}'
                         f"</td><td class=\"right\">{escape_text(right)}</td><td>{flag}</td></tr>")
         more = f" — {KWIC_MAX_ROWS} premières sur {len(hits)}" if len(hits) > KWIC_MAX_ROWS else ""
         out.append(f'<details class="code"><summary><span class="swatch" style="background:{code.color}"></span>'
