@@ -339,13 +339,17 @@ class _StageProgress:
         if stage != self.stage:
             self.close()
             self.stage = stage
-            self.bar = tqdm(total=total, desc=STAGE_LABELS.get(stage, stage), unit="", file=sys.stderr,
-                            disable=None, leave=True, bar_format="{desc:<24} {bar:24} {n_fmt}/{total_fmt} "
-                                                                 "[{elapsed}]" if total else "{desc:<24} …")
+            self.bar = tqdm(total=total, desc=STAGE_LABELS.get(stage, stage), file=sys.stderr, disable=None,
+                            leave=True, bar_format=self._format(total))
         if total is not None and self.bar.total != total:
             self.bar.total = total
+            self.bar.bar_format = self._format(total)
         self.bar.n = done
         self.bar.refresh()
+
+    @staticmethod
+    def _format(total) -> str:
+        return "{desc:<24} {bar:24} {n_fmt}/{total_fmt} [{elapsed}]" if total else "{desc:<24} … [{elapsed}]"
 
     def close(self) -> None:
         if self.bar is not None:

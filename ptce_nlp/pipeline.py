@@ -154,9 +154,9 @@ def stage_figures(state: RunState) -> None:
     from .report import write_figures
 
     state.report("figures", 0, None)
-    state.figures = write_figures(state.tables, state.work_dir / "figures", codebook=state.codebook)
+    state.figures = write_figures(state.tables, state.work_dir / "figures", codebook=state.codebook,
+                                  progress=lambda done, total: state.report("figures", done, total))
     state.written.extend(state.figures)
-    state.report("figures", len(state.figures), len(state.figures))
 
 
 def stage_report(state: RunState) -> None:

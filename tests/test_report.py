@@ -311,3 +311,26 @@ def test_figures_only_for_tables_present(tables, book, tmp_path):
                                                                           "category_shares") for e in ("png", "svg"))
     assert write_figures({}, tmp_path / "none", codebook=book) == []
     assert not (tmp_path / "none").exists()
+
+
+def test_report_from_tables_read_back_from_csv(tables, book, documents, page, tmp_path):
+    """Booleans and empty strings read back from the CSV files give the same report features."""
+    from ptce_nlp.io import write_csv
+
+    read_back = {}
+    for name, frame in tables.items():
+        write_csv(frame, tmp_path / f"{name}.csv")
+        read_back[name] = pd.read_csv(tmp_path / f"{name}.csv", dtype={"negated": str, "contrast": str,
+                                                                       "from_seed": str, "chosen": str})
+    again = lxml.html.fromstring(render_report(read_back, codebook=book, documents=documents))
+    first = lxml.html.fromstring(page)
+
+    def features(tree):
+        return ([_text(b) for b in tree.find_class("badge")], len(tree.find_class("from-seed")),
+                [c.find("title").text for c in tree.get_element_by_id("coherence-chart").iter("circle")
+                 if c.find("title") is not None and "retenu" in c.find("title").text],
+                len(tree.xpath("//mark[contains(@class,'neg')]")), len(tree.xpath("//mark[contains(@class,'ctr')]")),
+                _text(tree.find_class("card")[4]))
+
+    assert features(again) == features(first)
+    assert len(first.xpath("//mark[contains(@class,'neg')]")) > 1  # the legend's sample and real negations

@@ -11,10 +11,11 @@ returns the paths written.
 
 from __future__ import annotations
 
+import functools
 import io
 import math
 from pathlib import Path
-from typing import Mapping, Sequence
+from typing import Callable, Mapping, Sequence
 
 import matplotlib
 import numpy as np
@@ -25,7 +26,7 @@ from matplotlib.figure import Figure
 from ..analysis import cooccurrence, pole_counts
 from ..codebook import Codebook
 from ..io import atomic_write
-from .html import METHOD_LABELS, METHODS, MODEL_LABELS, POLE_TYPE_COLORS, POLE_TYPE_LABELS
+from .html import METHOD_LABELS, METHODS, MODEL_LABELS, POLE_TYPE_COLORS, POLE_TYPE_LABELS, flag, flags
 
 FORMATS = ("png", "svg")
 _RC = {"svg.hashsalt": "ptce_nlp", "svg.fonttype": "none", "font.size": 9, "axes.spines.top": False,
@@ -53,7 +54,8 @@ def save_figure(fig: Figure, out_dir: Path, name: str, formats: Sequence[str] = 
 
 
 def write_figures(tables: Mapping[str, pd.DataFrame], out_dir: str | Path, *, codebook: Codebook,
-                  formats: Sequence[str] = FORMATS) -> list[Path]:
+                  formats: Sequence[str] = FORMATS,
+                  progress: Callable[[int, int], None] | None = None) -> list[Path]:
     """Draw the report's figures from the run's tables into ``out_dir``.
 
     Figures (each as ``.png`` and ``.svg``), drawn when their tables exist:
@@ -62,32 +64,38 @@ def write_figures(tables: Mapping[str, pd.DataFrame], out_dir: str | Path, *, co
     ``code_cooccurrence`` (coded_segments), ``topic_terms_<model>``
     (topic_terms) and ``topic_coherence`` (topic_selection).
 
+    Parameters
+    ----------
+    progress : callable, optional
+        Called with ``(figures done, figures to draw)`` after each figure.
+
     Returns
     -------
     list of Path
         The files written, in order.
     """
     out = Path(out_dir)
-    written: list[Path] = []
     drawers = [("documents", "corpus_overview", _corpus_overview),
                ("closeness_poles", "closeness_poles", _closeness),
                ("code_counts", "code_density_heatmap", _density),
                ("code_counts", "category_shares", _category_shares),
                ("coded_segments", "code_cooccurrence", _cooccurrence),
                ("topic_selection", "topic_coherence", _coherence)]
+    jobs = [(name, functools.partial(draw, tables, codebook)) for table, name, draw in drawers
+            if isinstance(tables.get(table), pd.DataFrame) and not tables[table].empty]
+    terms = tables.get("topic_terms")
+    if isinstance(terms, pd.DataFrame) and not terms.empty:
+        jobs += [(f"topic_terms_{model}", functools.partial(_topic_terms, terms[terms["model"] == model], model,
+                                                             codebook))
+                 for model in sorted(set(terms["model"]))]
+    written: list[Path] = []
     with matplotlib.rc_context(_RC):
-        for table, name, draw in drawers:
-            frame = tables.get(table)
-            if not isinstance(frame, pd.DataFrame) or frame.empty:
-                continue
-            fig = draw(tables, codebook)
+        for i, (name, draw) in enumerate(jobs, start=1):
+            fig = draw()
             if fig is not None:
                 written += save_figure(fig, out, name, formats)
-        terms = tables.get("topic_terms")
-        if isinstance(terms, pd.DataFrame) and not terms.empty:
-            for model in sorted(set(terms["model"])):
-                fig = _topic_terms(terms[terms["model"] == model], model, codebook)
-                written += save_figure(fig, out, f"topic_terms_{model}", formats)
+            if progress is not None:
+                progress(i, len(jobs))
     return written
 
 
@@ -158,6 +166,8 @@ def _closeness(tables, codebook) -> Figure:
         ax.hlines(y, lo, hi, colors=colors, lw=2.2 if score == "score" else 1.6, alpha=0.6)
         ax.scatter(values, y, c=colors, s=28 if score == "score" else 16, zorder=3, edgecolors="white",
                    linewidths=0.6)
+        if np.isnan(values).all():
+            ax.text(0, (n - 1) / 2, "non calculé", ha="center", va="center", color="#9aa5b1", fontsize=8)
         ax.set_xlim(-1.05, 1.05)
         ax.set_xticks([-1, 0, 1])
         ax.set_title(title, fontsize=9.5)
@@ -221,7 +231,7 @@ def _category_shares(tables, codebook) -> Figure | None:
 
 def _cooccurrence(tables, codebook) -> Figure | None:
     coded = tables["coded_segments"]
-    matrix = cooccurrence(coded)
+    matrix = cooccurrence(coded.assign(negated=flags(coded["negated"]), contrast=flags(coded["contrast"])))
     order = [c.id for c in codebook.leaves() if c.id in matrix.index]
     if len(order) < 2:
         return None
@@ -254,7 +264,7 @@ def _coherence(tables, codebook) -> Figure | None:
         color = colors.get(str(model), "#7F7F7F")
         ax.plot(group["k"], group["coherence_npmi"], marker="o", ms=3.5, color=color,
                 label=MODEL_LABELS.get(str(model), str(model)))
-        chosen = group[group["chosen"].astype(bool)]
+        chosen = group[flags(group["chosen"])]
         ax.scatter(chosen["k"], chosen["coherence_npmi"], s=90, facecolors="none", edgecolors=color, linewidths=1.8,
                    zorder=3)
     ax.set_xlabel("nombre de thèmes (k)")
@@ -272,7 +282,7 @@ def _topic_terms(terms: pd.DataFrame, model: str, codebook: Codebook) -> Figure:
     axes = np.atleast_1d(fig.subplots(nrows, ncols, squeeze=False)).ravel()
     for ax, topic in zip(axes, topics):
         group = terms[terms["topic"] == topic].sort_values("rank").head(10)[::-1]
-        colors = ["#e58a3f" if bool(f) else "#7aa6c9" for f in group["from_seed"]]
+        colors = ["#e58a3f" if flag(f) else "#7aa6c9" for f in group["from_seed"]]
         ax.barh(range(len(group)), group["weight"], color=colors)
         ax.set_yticks(range(len(group)), [str(t) for t in group["term"]], fontsize=7)
         ax.tick_params(axis="x", labelsize=6.5)

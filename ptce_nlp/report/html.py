@@ -70,6 +70,19 @@ def fmt_int(value: object) -> str:
         return "—"
 
 
+def flag(value: object) -> bool:
+    """A boolean cell, also when read back from CSV (``"True"``, ``"False"``, ``""``)."""
+    if isinstance(value, str):
+        return value.strip().lower() in ("true", "1", "yes", "vrai")
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return False
+    return bool(value)
+
+
+def flags(column: pd.Series) -> pd.Series:
+    return column.map(flag).astype(bool)
+
+
 def _absent(message: str) -> str:
     return f'<p class="absent">{e(message)}</p>'
 
@@ -207,7 +220,8 @@ class _Context:
                                 columns=["doc_id", "format", "pole", "pole_type", "genre", "n_chars", "n_words"])
         self.docs_table = docs.fillna("")
         coded = tables.get("coded_segments")
-        self.coded = coded if isinstance(coded, pd.DataFrame) else None
+        self.coded = (coded.assign(negated=flags(coded["negated"]), contrast=flags(coded["contrast"]))
+                      if isinstance(coded, pd.DataFrame) else None)
         self.labels = {c.id: (c.label, c.color) for c in codebook}
         # A pole is named by its manifest pole, else by its document (as analysis.pole_counts does).
         self.pole_type = {}
@@ -240,7 +254,7 @@ def _section_corpus(ctx: _Context, failures: Sequence[ReadFailure]) -> str:
         segs = ctx.tables["segments"]
         n_sent = int((segs["kind"] == "sentence").sum())
         n_seg = int((segs["kind"] == "paragraph").sum())
-    counted = int((~coded["negated"].astype(bool) & ~coded["contrast"].astype(bool)).sum()) if coded is not None \
+    counted = int((~flags(coded["negated"]) & ~flags(coded["contrast"])).sum()) if coded is not None \
         and len(coded) else 0
     cards = [(fmt_int(len(docs)), "documents lus"), (fmt_int(len(ctx.pole_type)), "pôles"),
              (fmt_int(pd.to_numeric(docs.get("n_words", pd.Series(dtype=float)), errors="coerce").sum()), "mots")]
@@ -576,7 +590,7 @@ def _topic_cards(ctx: _Context, terms: pd.DataFrame, segments: pd.DataFrame | No
                  f"{e(ctx.label(seed))}</span>" if seed else "")
         wmax = float(group["weight"].max() or 1)
         bars = "".join(
-            f'<div class="term{" from-seed" if bool(r.from_seed) else ""}"><span>{e(r.term)}</span>'
+            f'<div class="term{" from-seed" if flag(r.from_seed) else ""}"><span>{e(r.term)}</span>'
             f'<i style="width:{100 * _scale(float(r.weight), wmax):.1f}%" title="poids {fmt(r.weight, 3)}"></i></div>'
             for r in group.itertuples())
         quotes = ""
@@ -633,7 +647,7 @@ def coherence_svg(selection: pd.DataFrame) -> str:
         points = " ".join(f"{px(k):.1f},{py(v):.1f}" for k, v in zip(group["k"], group["coherence_npmi"]))
         parts.append(f'<polyline points="{points}" fill="none" stroke="{color}" stroke-width="2"/>')
         for r in group.itertuples():
-            chosen = bool(r.chosen)
+            chosen = flag(r.chosen)
             parts.append(f'<circle cx="{px(r.k):.1f}" cy="{py(r.coherence_npmi):.1f}" r="{6 if chosen else 3.5}" '
                          f'fill="{"#fff" if chosen else color}" stroke="{color}" stroke-width="{2.5 if chosen else 1}">'
                          f"<title>{e(MODEL_LABELS.get(str(model), model))}, k = {r.k} : NPMI {fmt(r.coherence_npmi, 3)}"
@@ -732,8 +746,8 @@ def _section_documents(ctx: _Context) -> str:
     by_doc = {k: g for k, g in coded.groupby("doc_id")} if len(coded) else {}
     for i, doc in enumerate(ctx.documents):
         mine = by_doc.get(doc.doc_id)
-        spans = [] if mine is None else [Span(int(r.start_char), int(r.end_char), str(r.code_id), bool(r.negated),
-                                              bool(r.contrast)) for r in mine.itertuples()]
+        spans = [] if mine is None else [Span(int(r.start_char), int(r.end_char), str(r.code_id), flag(r.negated),
+                                              flag(r.contrast)) for r in mine.itertuples()]
         counts = {} if mine is None else {str(k): int(v) for k, v in mine.groupby("code_id").size().items()}
         pole = doc.metadata.get("pole", "")
         pole_type = doc.metadata.get("pole_type", "")
@@ -784,10 +798,10 @@ def _section_kwic(ctx: _Context) -> str:
         for r in hits.head(KWIC_MAX_ROWS).itertuples():
             text = texts.get(r.doc_id, "")
             left, right = kwic_context(text, int(r.start_char), int(r.end_char), KWIC_WINDOW)
-            flag = "nié" if r.negated else "contraste" if r.contrast else ""
+            mark = "nié" if flag(r.negated) else "contraste" if flag(r.contrast) else ""
             rows.append(f"<tr><td>{e(r.doc_id)}</td><td class=\"left\"><span>{escape_text(left)}</span></td>"
                         f'<td class="kw" style="box-shadow:inset 0 -3px 0 {code.color}">{escape_text(text[int(r.start_char):int(r.end_char)])}'
-                        f"</td><td class=\"right\">{escape_text(right)}</td><td>{flag}</td></tr>")
+                        f"</td><td class=\"right\">{escape_text(right)}</td><td>{mark}</td></tr>")
         more = f" — {KWIC_MAX_ROWS} premières sur {len(hits)}" if len(hits) > KWIC_MAX_ROWS else ""
         out.append(f'<details class="code"><summary><span class="swatch" style="background:{code.color}"></span>'
                    f"<b>{e(code.label)}</b> <code>{e(code.id)}</code> <span class=\"note\">({len(hits)} "
