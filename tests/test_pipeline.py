@@ -250,3 +250,14 @@ def test_cli_version_and_every_help_has_an_example():
 def test_python_api_mirrors_the_cli():
     assert ptce_nlp.run is run
     assert [name for name, _ in pipeline.STAGES] == ["read", "coding", "tables", "figures", "report"]
+
+
+def test_pipeline_out_must_be_a_folder(fiches, tmp_path):
+    out = tmp_path / "out.html"
+    out.write_text("x", "utf-8")
+    with pytest.raises(OutputError) as info:
+        run([fiches], out)
+    assert str(info.value) == f"{out}: exists and is not a folder; choose another --out"
+    result = CliRunner().invoke(main, ["run", str(fiches), "--out", str(out)])
+    assert result.exit_code == 2 and "is a file" in result.stderr  # click checks it first: a usage error
+    assert out.read_text("utf-8") == "x"

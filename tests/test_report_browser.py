@@ -21,16 +21,33 @@ PAYLOAD = (XSS + "\n\n<img src=x onerror=\"window.pwned='img'\"> <script>window.
            "<a href=\"javascript:window.pwned='link'\">lien</a> <style>body{display:none}</style>")
 
 
-@pytest.fixture(scope="module")
-def browser():
+def require_chromium() -> str:
+    """The chromium executable; skip the test when it is missing, fail instead when CI is set."""
     executable = find_chromium()
     if executable is None:
         if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
             pytest.fail("CI is set but chromium is not installed: `apt-get install -y chromium` "
                         "(.ci/run installs it when missing)")
         pytest.skip("chromium is not installed (Debian: apt-get install -y chromium); CI runs this test")
-    with Browser(executable, width=1400, height=1000) as b:
+    return executable
+
+
+@pytest.fixture(scope="module")
+def browser():
+    with Browser(require_chromium(), width=1400, height=1000) as b:
         yield b
+
+
+@pytest.mark.parametrize("ci, outcome", [("true", pytest.fail.Exception), ("", pytest.skip.Exception),
+                                         ("false", pytest.skip.Exception)])
+def test_browser_missing_chromium_skips_unless_ci(monkeypatch, ci, outcome):
+    import tests.test_report_browser as me
+
+    monkeypatch.setattr(me, "find_chromium", lambda: None)
+    monkeypatch.setenv("CI", ci)
+    with pytest.raises(outcome) as info:
+        require_chromium()
+    assert "apt-get install -y chromium" in str(info.value)
 
 
 @pytest.fixture(scope="module")

@@ -29,12 +29,14 @@ from ..io import atomic_write
 from .html import METHOD_LABELS, METHODS, MODEL_LABELS, POLE_TYPE_COLORS, POLE_TYPE_LABELS, flag, flags
 
 FORMATS = ("png", "svg")
+MAX_PIXELS = 12_000
+MAX_INCHES = 60.0
 _RC = {"svg.hashsalt": "ptce_nlp", "svg.fonttype": "none", "font.size": 9, "axes.spines.top": False,
        "axes.spines.right": False, "font.family": "DejaVu Sans"}
 
 
 def _new_figure(width: float, height: float) -> Figure:
-    fig = Figure(figsize=(width, height), layout="constrained")
+    fig = Figure(figsize=(min(width, MAX_INCHES), min(height, MAX_INCHES)), layout="constrained")
     FigureCanvasAgg(fig)
     return fig
 
@@ -42,10 +44,13 @@ def _new_figure(width: float, height: float) -> Figure:
 def save_figure(fig: Figure, out_dir: Path, name: str, formats: Sequence[str] = FORMATS) -> list[Path]:
     """Write ``fig`` as ``out_dir/name.<format>`` for each format (atomically)."""
     paths = []
+    width, height = fig.get_size_inches()
+    # 300 dpi for print, lowered for the very large figures of big corpora (at most ~12,000 pixels a side).
+    dpi = max(72, min(300, int(MAX_PIXELS / max(width, height))))
     for fmt in formats:
         buffer = io.BytesIO()
         meta = {"Date": None} if fmt == "svg" else {"Software": None} if fmt == "png" else {}
-        fig.savefig(buffer, format=fmt, dpi=300 if fmt == "png" else "figure", metadata=meta)
+        fig.savefig(buffer, format=fmt, dpi=dpi if fmt == "png" else "figure", metadata=meta)
         path = out_dir / f"{name}.{fmt}"
         with atomic_write(path, "wb") as fh:
             fh.write(buffer.getvalue())
