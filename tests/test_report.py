@@ -334,3 +334,14 @@ def test_report_from_tables_read_back_from_csv(tables, book, documents, page, tm
 
     assert features(again) == features(first)
     assert len(first.xpath("//mark[contains(@class,'neg')]")) > 1  # the legend's sample and real negations
+
+
+def test_report_document_ids_are_unique_and_linked(book):
+    docs = [Document("a.b", "La coopération.", "txt"), Document("a_b", "La compétitivité.", "txt"),
+            Document('x"><script>', "Texte.", "txt")]
+    tree = lxml.html.fromstring(render_report({}, codebook=book, documents=docs))
+    ids = [d.get("id") for d in tree.find_class("doc")]
+    assert ids == ["doc-a_b", "doc-a_b-2", "doc-x___script_"]
+    links = [a.get("href") for a in tree.xpath("//section[@id='corpus']//a")]
+    assert links == ["#doc-a_b", "#doc-a_b-2", "#doc-x___script_"]
+    assert [d.get("data-doc-id") for d in tree.find_class("doc")] == ["a.b", "a_b", 'x"><script>']

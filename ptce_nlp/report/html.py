@@ -218,7 +218,23 @@ class _Context:
                                   "n_chars": len(d.text), "n_words": len(_WORD_RE.findall(d.text))}
                                  for d in self.documents],
                                 columns=["doc_id", "format", "pole", "pole_type", "genre", "n_chars", "n_words"])
+        docs = docs.copy()
+        for column in ("doc_id", "format", "pole", "pole_type", "genre"):
+            if column not in docs.columns:
+                docs[column] = ""
+        if "n_words" not in docs.columns:
+            docs["n_words"] = 0
         self.docs_table = docs.fillna("")
+        # Unique HTML ids for the documents, whatever their doc_id holds.
+        self.anchors: dict[str, str] = {}
+        for doc_id in [*self.docs_table["doc_id"].astype(str), *(d.doc_id for d in self.documents)]:
+            if doc_id not in self.anchors:
+                base = "doc-" + re.sub(r"[^A-Za-z0-9_-]", "_", doc_id)
+                anchor, i = base, 1
+                while anchor in self.anchors.values():
+                    i += 1
+                    anchor = f"{base}-{i}"
+                self.anchors[doc_id] = anchor
         coded = tables.get("coded_segments")
         self.coded = (coded.assign(negated=flags(coded["negated"]), contrast=flags(coded["contrast"]))
                       if isinstance(coded, pd.DataFrame) else None)
@@ -289,7 +305,7 @@ def _section_corpus(ctx: _Context, failures: Sequence[ReadFailure]) -> str:
         format_table = ("<div><h3>Par format</h3><table><tr><th>Format</th><th class=num>Documents</th></tr>"
                         f"{rows}</table></div>")
         out.append(f'<div class="grid2">{type_table}{format_table}</div>')
-        out.append(_length_table(frame, coded))
+        out.append(_length_table(ctx, frame, coded))
     out.append("<h3>Fichiers illisibles</h3>")
     if failures:
         rows = "".join(f"<tr><td><code>{e(f.path)}</code></td><td>{e(f.reason)}</td></tr>" for f in failures)
@@ -300,15 +316,15 @@ def _section_corpus(ctx: _Context, failures: Sequence[ReadFailure]) -> str:
     return "".join(out)
 
 
-def _length_table(frame: pd.DataFrame, coded: pd.DataFrame | None) -> str:
-    frame = frame.sort_values("nwords_", ascending=False)
+def _length_table(ctx: _Context, frame: pd.DataFrame, coded: pd.DataFrame | None) -> str:
+    frame = frame.sort_values("nwords_", ascending=False, kind="stable")
     vmax = float(frame["nwords_"].max() or 1)
     n_codes = coded.groupby("doc_id").size() if coded is not None and len(coded) else pd.Series(dtype=int)
     rows = []
     for r in frame.itertuples():
         width = 100.0 * _scale(float(r.nwords_), vmax)
         color = POLE_TYPE_COLORS.get(str(r.pole_type), "#B0B0B0")
-        rows.append(f"<tr><td><a href=\"#doc-{e(_anchor(r.doc_id))}\">{e(r.doc_id)}</a></td><td>{e(r.pole)}</td>"
+        rows.append(f"<tr><td><a href=\"#{e(ctx.anchors.get(str(r.doc_id), ''))}\">{e(r.doc_id)}</a></td><td>{e(r.pole)}</td>"
                     f"<td>{_pole_type_swatch(str(r.pole_type))}</td><td>{e(getattr(r, 'genre', ''))}</td>"
                     f"<td><code>{e(getattr(r, 'format', ''))}</code></td>"
                     f"<td class=num>{fmt_int(r.nwords_)}</td>"
@@ -319,10 +335,6 @@ def _length_table(frame: pd.DataFrame, coded: pd.DataFrame | None) -> str:
             '<table class="wide"><tr><th>Document</th><th>Pôle</th><th>Type</th><th>Genre</th><th>Format</th>'
             "<th class=num>Mots</th><th>Longueur</th><th class=num>Passages codés</th></tr>"
             + "".join(rows) + "</table></details>")
-
-
-def _anchor(doc_id: object) -> str:
-    return re.sub(r"[^A-Za-z0-9_-]", "_", str(doc_id))
 
 
 # --------------------------------------------------------------------------- closeness
@@ -753,7 +765,7 @@ def _section_documents(ctx: _Context) -> str:
         pole_type = doc.metadata.get("pole_type", "")
         meta = " · ".join(x for x in (pole, POLE_TYPE_LABELS.get(pole_type, pole_type) if pole_type else "",
                                       doc.metadata.get("genre", ""), doc.format) if x)
-        out.append(f'<details class="doc" id="doc-{e(_anchor(doc.doc_id))}" data-doc-id="{e(doc.doc_id)}" '
+        out.append(f'<details class="doc" id="{e(ctx.anchors[doc.doc_id])}" data-doc-id="{e(doc.doc_id)}" '
                    f"data-counts=\"{e(json.dumps(counts, sort_keys=True))}\"{' open' if i == 0 else ''}>"
                    f"<summary>{e(doc.doc_id)}<span class=\"meta\">{e(meta)} · <span class=\"doc-count\">"
                    f"{len(spans)} passage{'s' if len(spans) != 1 else ''} codé{'s' if len(spans) != 1 else ''}"
