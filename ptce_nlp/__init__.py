@@ -29,8 +29,22 @@ __all__ = [
     "Document", "ReadFailure", "Segment",
 ]
 
-# The main job and its report (issue 6).
-from .pipeline import NoUsableInputError, RunResult, run  # noqa: E402
-from .report import render_report, write_figures, write_report  # noqa: E402
+# The main job and its report (issue 6). Imported on first use: they pull in spaCy and matplotlib, which
+# `ptce-nlp --help` and the light commands do not need.
+_LAZY = {"NoUsableInputError": "pipeline", "RunResult": "pipeline", "run": "pipeline",
+         "render_report": "report", "write_figures": "report", "write_report": "report"}
+__all__ += list(_LAZY)
 
-__all__ += ["NoUsableInputError", "RunResult", "run", "render_report", "write_figures", "write_report"]
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        import importlib
+
+        value = getattr(importlib.import_module(f".{_LAZY[name]}", __name__), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))

@@ -261,3 +261,13 @@ def test_pipeline_out_must_be_a_folder(fiches, tmp_path):
     result = CliRunner().invoke(main, ["run", str(fiches), "--out", str(out)])
     assert result.exit_code == 2 and "is a file" in result.stderr  # click checks it first: a usage error
     assert out.read_text("utf-8") == "x"
+
+
+def test_importing_the_package_stays_light():
+    """`ptce-nlp --help` must not wait for spaCy and matplotlib: the run API is imported on first use."""
+    import subprocess
+    import sys
+
+    code = ("import sys, ptce_nlp, ptce_nlp.cli; heavy = [m for m in ('spacy', 'matplotlib') if m in sys.modules]; "
+            "assert not heavy, heavy; from ptce_nlp import run, write_report; assert 'matplotlib' in sys.modules")
+    subprocess.run([sys.executable, "-c", code], check=True)
