@@ -41,3 +41,22 @@ __all__ += [
     "ImportedProject", "QdaExportError", "QdaImportError", "read_qdc", "read_qdpx", "write_iramuteq",
     "write_jsonl", "write_qdc", "write_qdpx", "write_tables", "write_xlsx",
 ]
+# The main job and its report (issue 6). Imported on first use: they pull in spaCy and matplotlib, which
+# `ptce-nlp --help` and the light commands do not need.
+_LAZY = {"NoUsableInputError": "pipeline", "RunResult": "pipeline", "run": "pipeline",
+         "render_report": "report", "write_figures": "report", "write_report": "report"}
+__all__ += list(_LAZY)
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        import importlib
+
+        value = getattr(importlib.import_module(f".{_LAZY[name]}", __name__), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))

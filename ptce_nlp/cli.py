@@ -596,3 +596,93 @@ def agree(auto, manual, unit, level, segments_path, include_flagged, out_dir, co
         write_csv(table, out_dir / "agreement.csv")
         write_csv(result.confusion.reset_index(), out_dir / "confusion.csv")
         click.echo(f"Wrote {out_dir / 'agreement.csv'}, {out_dir / 'confusion.csv'}", err=True)
+# --------------------------------------------------------------------------- the main job (issue 6)
+
+class _StageProgress:
+    """One progress bar per stage of ``ptce-nlp run``; input failures shown as ``Error:`` lines."""
+
+    def __init__(self, quiet: bool) -> None:
+        self.quiet = quiet
+        self.stage = None
+        self.bar = None
+
+    def __call__(self, stage: str, done: int, total, failure=None) -> None:
+        from tqdm import tqdm
+
+        from .pipeline import STAGE_LABELS
+
+        if failure is not None:
+            (self.bar.write if self.bar is not None else click.echo)(f"Error: {failure}", file=sys.stderr)
+        if self.quiet:
+            return
+        if stage != self.stage:
+            self.close()
+            self.stage = stage
+            self.bar = tqdm(total=total, desc=STAGE_LABELS.get(stage, stage), file=sys.stderr, disable=None,
+                            leave=True, bar_format=self._format(total))
+        if total is not None and self.bar.total != total:
+            self.bar.total = total
+            self.bar.bar_format = self._format(total)
+        self.bar.n = done
+        self.bar.refresh()
+
+    @staticmethod
+    def _format(total) -> str:
+        return "{desc:<24} {bar:24} {n_fmt}/{total_fmt} [{elapsed}]" if total else "{desc:<24} … [{elapsed}]"
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+            self.bar = None
+
+
+@main.command("run", epilog=EXIT_CODES_HELP)
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False, path_type=Path),
+              help="Output folder; replaced as a whole when the run succeeds (it must be empty, new, or hold an "
+                   "earlier run).")
+@click.option("--seed", default=0, show_default=True, type=int, help="Seed of every random step (reproducible runs).")
+@click.option("--max-file-mb", default=200.0, show_default=True, type=click.FloatRange(min=0.001),
+              help="Refuse input files larger than this.")
+@_codebook_option
+def run_command(paths, out_dir, seed, max_file_mb, codebook_path, cache_dir, no_cache, jobs, accent_insensitive,
+                quiet):
+    """Run the whole analysis and write the report: read, code, tables, figures.
+
+    PATHS are files, folders (read through their manifest.csv when they have
+    one) or manifest.csv files. OUT receives documents.csv, segments.csv,
+    coded_segments.csv, code_counts.csv, figures/ (PNG and SVG), run.json
+    (settings, versions, counts) and report.html, a self-contained page to
+    open in any browser. Results are written to a temporary folder that
+    replaces OUT only at the end: an interrupted run leaves OUT as it was.
+
+    \b
+    Examples:
+      ptce-nlp run corpus --out out
+      ptce-nlp run fiches/ notes.docx --codebook mon_codebook.yaml --jobs 2 --seed 1 --out resultats
+    """
+    from .pipeline import run as run_pipeline
+
+    ctx = click.get_current_context()
+    book = _load_codebook_cli(codebook_path, quiet)
+    progress = _StageProgress(quiet)
+    try:
+        result = run_pipeline(paths, out_dir, codebook=book, jobs=jobs, seed=seed, cache_dir=cache_dir,
+                              use_cache=not no_cache, accent_insensitive=accent_insensitive,
+                              max_file_mb=max_file_mb, progress=progress)
+    finally:
+        progress.close()
+    stats = result.stats
+    if not quiet:
+        click.echo(f"Read {stats['documents']} document(s), {stats['failed']} failed: {stats['paragraphs']} "
+                   f"paragraphs, {stats['sentences']} sentences.", err=True)
+        click.echo(f"Coded {stats['matches']} match(es): {stats['counted']} counted, "
+                   f"{stats['matches'] - stats['counted']} negated or contrast.", err=True)
+        click.echo(f"Report: {result.report_path} (open it in a browser); tables and figures in {result.out_dir}/",
+                   err=True)
+    if result.failures:
+        click.echo(f"{len(result.failures)} input(s) failed (listed in the report), the others were analysed:",
+                   err=True)
+        for failure in result.failures:
+            click.echo(f"  - {failure}", err=True)
+        ctx.exit(EXIT_PARTIAL)

@@ -30,6 +30,7 @@ def atomic_write(path: str | Path, mode: str = "w", *, encoding: str | None = "u
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+        os.chmod(fd, 0o666 & ~_umask())  # mkstemp makes the file private; outputs get the usual permissions
     except OSError as exc:
         raise OutputError(f"{path}: cannot write here ({exc.strerror or exc})") from None
     binary = "b" in mode
@@ -44,6 +45,12 @@ def atomic_write(path: str | Path, mode: str = "w", *, encoding: str | None = "u
         with contextlib.suppress(OSError):
             os.unlink(tmp)
         raise
+
+
+def _umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
 
 
 def write_csv(frame: pd.DataFrame, path: str | Path, *, excel_fr: bool = False) -> Path:

@@ -1,0 +1,341 @@
+"""The main job: read, code, (topics, closeness, exports), figures and report, in one go.
+
+:func:`run` is the library behind ``ptce-nlp run``. It runs the stages of
+:data:`STAGES` in order on a :class:`RunState`, writing every output into a
+temporary folder next to ``out_dir``; only when all stages succeeded is that
+folder swapped in place of ``out_dir``. An existing output folder is thus
+replaced as a whole (old and new results never mix) and an interrupted or
+failed run leaves the previous one intact.
+
+Each stage is a function ``stage(state) -> None`` that reads what earlier
+stages put in the state and adds tables (``state.tables[name] = frame``, a
+CSV name without ``.csv``) or files (``state.written``). Every table in
+``state.tables`` is written as ``<name>.csv`` by the ``tables`` stage and
+handed to the report.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Iterable, Sequence
+
+import pandas as pd
+
+from .codebook import SHIPPED, Codebook
+from .errors import OutputError, PtceError
+from .io import _umask, atomic_write, write_csv
+from .readers import MAX_FILE_MB
+from .types import Document, ReadFailure
+
+#: ``progress(stage, done, total, failure)``: ``total`` is None when unknown; ``failure`` is set when an
+#: input file could not be read (stage ``read``).
+Progress = Callable[[str, int, "int | None", "ReadFailure | None"], None]
+
+#: The marker of an output folder written by :func:`run` (settings, versions and counts of the run).
+RUN_RECORD = "run.json"
+#: Files that earlier ``ingest`` / ``code`` commands write: a folder holding only these may be replaced.
+_EARLIER_OUTPUTS = {"documents.csv", "segments.csv", "coded_segments.csv", "code_counts.csv"}
+
+
+class NoUsableInputError(PtceError):
+    """Not one document could be read: nothing is written, the previous output is kept."""
+
+    def __init__(self, failures: Sequence[ReadFailure]) -> None:
+        self.failures = list(failures)
+        n = len(self.failures)
+        super().__init__(f"no document could be read from {n} input{'s' if n != 1 else ''}; nothing written "
+                         "(the previous output folder, if any, is unchanged)")
+
+
+@dataclass
+class RunState:
+    """What the stages share: inputs, options, and the results built so far."""
+
+    paths: list[Path]
+    work_dir: Path
+    codebook: Codebook
+    jobs: int = 1
+    seed: int = 0
+    cache_dir: Path | None = None
+    use_cache: bool = True
+    accent_insensitive: bool = False
+    max_file_mb: float = MAX_FILE_MB
+    progress: Progress | None = None
+    documents: list[Document] = field(default_factory=list)
+    failures: list[ReadFailure] = field(default_factory=list)
+    coding: object | None = None  # analysis.CodingResult
+    tables: dict[str, pd.DataFrame] = field(default_factory=dict)
+    figures: list[Path] = field(default_factory=list)
+    written: list[Path] = field(default_factory=list)
+    settings: dict[str, object] = field(default_factory=dict)
+    stats: dict[str, int] = field(default_factory=dict)
+
+    def report(self, stage: str, done: int, total: int | None = None, failure: ReadFailure | None = None) -> None:
+        if self.progress is not None:
+            self.progress(stage, done, total, failure)
+
+
+@dataclass
+class RunResult:
+    """The outcome of :func:`run`: where things are, and the tables as DataFrames."""
+
+    out_dir: Path
+    report_path: Path
+    documents: list[Document]
+    failures: list[ReadFailure]
+    tables: dict[str, pd.DataFrame]
+    files: list[Path]
+    stats: dict[str, int]
+    coding: object | None = None  # analysis.CodingResult (parsed documents, coded, counts)
+
+
+# --------------------------------------------------------------------------- stages
+
+def stage_read(state: RunState) -> None:
+    """Read, clean and segment the inputs: ``documents`` and ``segments`` tables."""
+    from .corpus import find_sources
+    from .ingest import ingest
+
+    sources, _ = find_sources(state.paths)
+    total = len(sources)
+    to_read = {str(s.path) for s in sources}
+    done = 0
+
+    def progress(path: str, failure: ReadFailure | None) -> None:
+        nonlocal done
+        if failure is None or path in to_read:  # not the manifest rows pointing nowhere
+            done += 1
+        state.report("read", done, total, failure)
+
+    result = ingest(state.paths, max_file_mb=state.max_file_mb, progress=progress)
+    state.documents, state.failures = result.documents, result.failures
+    if not state.documents:
+        raise NoUsableInputError(state.failures)
+    state.tables["documents"] = result.documents_table
+    state.tables["segments"] = result.segments_table
+    state.stats.update(documents=len(result.documents), failed=len(result.failures),
+                       paragraphs=int((result.segments_table["kind"] == "paragraph").sum()),
+                       sentences=int((result.segments_table["kind"] == "sentence").sum()))
+
+
+def stage_coding(state: RunState) -> None:
+    """Parse (through the cache) and code: ``coded_segments`` and ``code_counts`` tables."""
+    from .analysis import code_documents
+
+    total = len(state.documents)
+    state.report("coding", 0, total)
+    result = code_documents(state.documents, state.codebook, cache_dir=state.cache_dir, use_cache=state.use_cache,
+                            jobs=state.jobs, accent_insensitive=state.accent_insensitive,
+                            progress=lambda done: state.report("coding", done, total))
+    state.coding = result
+    state.tables["coded_segments"] = result.coded
+    state.tables["code_counts"] = result.counts
+    coded = result.coded
+    counted = int((~coded["negated"] & ~coded["contrast"]).sum()) if len(coded) else 0
+    state.stats.update(matches=len(coded), counted=counted, parsed=int(result.stats.get("parsed", 0)),
+                       cached=int(result.stats.get("cached", 0)))
+
+
+def stage_tables(state: RunState) -> None:
+    """Write every table of the state as ``<name>.csv``."""
+    names = list(state.tables)
+    for i, name in enumerate(names, start=1):
+        state.written.append(write_csv(state.tables[name], state.work_dir / f"{name}.csv"))
+        state.report("tables", i, len(names))
+
+
+def stage_figures(state: RunState) -> None:
+    """Figures for papers (PNG and SVG) in ``figures/``."""
+    from .report import write_figures
+
+    state.report("figures", 0, None)
+    state.figures = write_figures(state.tables, state.work_dir / "figures", codebook=state.codebook,
+                                  progress=lambda done, total: state.report("figures", done, total))
+    state.written.extend(state.figures)
+
+
+def stage_report(state: RunState) -> None:
+    """The self-contained HTML report, and ``run.json`` (settings, versions, counts)."""
+    from .report import write_report
+    from .report.html import report_versions
+
+    state.report("report", 0, 1)
+    path = write_report(state.tables, state.work_dir / "report.html", codebook=state.codebook,
+                        documents=state.documents, settings=state.settings, failures=state.failures)
+    record = {"settings": {k: v for k, v in state.settings.items()}, "versions": report_versions(),
+              "stats": state.stats, "failures": [{"path": f.path, "reason": f.reason} for f in state.failures]}
+    with atomic_write(state.work_dir / RUN_RECORD, newline="\n") as fh:
+        json.dump(record, fh, ensure_ascii=False, indent=2, default=str)
+        fh.write("\n")
+    state.written += [path, state.work_dir / RUN_RECORD]
+    state.report("report", 1, 1)
+
+
+#: The stages of :func:`run`, in order: ``(name, function)``.
+#:
+#: Merge points (the lead plugs the other stages here; no placeholder output is written for them):
+#:
+#: - after ``coding``: ``("topics", stage_topics)`` (issue 4) adding the ``topic_terms``, ``topic_shares``,
+#:   ``topic_selection``, ``topic_segments`` and ``topic_seeds`` tables, then ``("closeness", stage_closeness)``
+#:   adding ``closeness``, ``closeness_poles`` and ``closeness_agreement``. The ``tables`` stage writes them
+#:   and the report shows them (its sections already read those contract columns).
+#: - after ``tables``: ``("exports", stage_exports)`` (issue 5) writing ptce.qdpx, codebook.qdc, the XLSX
+#:   workbook and the IRaMuTeQ corpus into ``state.work_dir`` and appending the paths to ``state.written``.
+STAGES: list[tuple[str, Callable[[RunState], None]]] = [
+    ("read", stage_read),
+    ("coding", stage_coding),
+    # ("topics", stage_topics),        <- issue 4, merged by the lead
+    # ("closeness", stage_closeness),  <- issue 4, merged by the lead
+    ("tables", stage_tables),
+    # ("exports", stage_exports),      <- issue 5, merged by the lead
+    ("figures", stage_figures),
+    ("report", stage_report),
+]
+#: French labels of the stages, for progress displays.
+STAGE_LABELS = {"read": "Lecture des documents", "coding": "Analyse et codage", "topics": "Thèmes",
+                "closeness": "Proximité ESS-cluster", "tables": "Tables", "exports": "Exports",
+                "figures": "Figures", "report": "Rapport"}
+
+
+# --------------------------------------------------------------------------- run
+
+def load_codebook(spec: Codebook | str | Path) -> Codebook:
+    """A codebook object, the name of a shipped one (``ptce``, ``referentiel``) or a YAML path."""
+    if isinstance(spec, Codebook):
+        return spec
+    if isinstance(spec, str) and spec in SHIPPED:
+        return Codebook.shipped(spec)
+    return Codebook.from_yaml(Path(spec))
+
+
+def run(paths: str | Path | Iterable[str | Path], out_dir: str | Path, *, codebook: Codebook | str | Path = "ptce",
+        jobs: int = 1, seed: int = 0, cache_dir: str | Path | None = None, use_cache: bool = True,
+        accent_insensitive: bool = False, max_file_mb: float = MAX_FILE_MB, progress: Progress | None = None,
+        stages: Sequence[tuple[str, Callable[[RunState], None]]] | None = None) -> RunResult:
+    """Run the whole analysis on files, folders or manifests and write it into ``out_dir``.
+
+    Parameters
+    ----------
+    paths : path or iterable of paths
+        Inputs, as for :func:`ptce_nlp.ingest`.
+    out_dir : path
+        Output folder. It is replaced as a whole at the end of a successful
+        run; an existing folder must be empty, hold an earlier run (its
+        ``run.json``) or only the CSV files of ``ingest``/``code``.
+    codebook : Codebook, str or path
+        The codebook, or a shipped codebook's name, or a YAML file.
+    jobs : int
+        Processes for spaCy parsing.
+    seed : int
+        Seed of every random step (topics, bootstrap), for reproducible runs.
+    cache_dir, use_cache : optional
+        Parse cache (default: the per-user cache).
+    accent_insensitive : bool
+        Match codebook lemmas without regard to accents.
+    max_file_mb : float
+        Size limit of one input file.
+    progress : callable, optional
+        ``progress(stage, done, total, failure)``, see :data:`Progress`.
+    stages : sequence, optional
+        The stages to run (default :data:`STAGES`).
+
+    Returns
+    -------
+    RunResult
+        Tables as DataFrames, documents, failures, files written (at their
+        final place) and counts.
+
+    Raises
+    ------
+    NoUsableInputError
+        When no input could be read (nothing written).
+    OutputError
+        When ``out_dir`` cannot be written or holds files of something else.
+    ManifestError, CodebookError
+        Invalid manifest or codebook.
+
+    Examples
+    --------
+    >>> result = run("corpus", "out", seed=0)             # doctest: +SKIP
+    >>> result.tables["code_counts"].head()
+    >>> result.report_path
+    PosixPath('out/report.html')
+    """
+    if isinstance(paths, (str, Path)):
+        paths = [paths]
+    paths = [Path(p) for p in paths]
+    out = Path(out_dir)
+    book = load_codebook(codebook)
+    _check_out_dir(out, paths)
+    settings = {"entrées": [str(p) for p in paths], "sortie": str(out), "graine (seed)": seed,
+                "processus (jobs)": jobs, "lemmes sans accents": accent_insensitive,
+                "taille maximale d'un fichier (Mo)": max_file_mb,
+                "cache d'analyse": "désactivé" if not use_cache else str(cache_dir or "par défaut")}
+    work = _make_work_dir(out)
+    state = RunState(paths, work, book, jobs=jobs, seed=seed, cache_dir=Path(cache_dir) if cache_dir else None,
+                     use_cache=use_cache, accent_insensitive=accent_insensitive, max_file_mb=max_file_mb,
+                     progress=progress, settings=settings)
+    try:
+        for _, stage in (STAGES if stages is None else stages):
+            stage(state)
+        _swap_in(work, out)
+    except BaseException:
+        shutil.rmtree(work, ignore_errors=True)
+        raise
+    files = [out / p.relative_to(work) for p in state.written]
+    return RunResult(out, out / "report.html", state.documents, state.failures, state.tables, files, state.stats,
+                     state.coding)
+
+
+def _check_out_dir(out: Path, inputs: Sequence[Path]) -> None:
+    if out.exists() and not out.is_dir():
+        raise OutputError(f"{out}: exists and is not a folder; choose another --out")
+    resolved = out.resolve()
+    for path in inputs:
+        p = path.resolve()
+        if p == resolved or resolved in p.parents:
+            raise OutputError(f"{out}: the output folder holds the input {path}; choose another --out")
+    if out.is_dir():
+        try:
+            entries = {p.name for p in out.iterdir()}
+        except OSError as exc:
+            raise OutputError(f"{out}: cannot read the output folder ({exc.strerror or exc})") from None
+        if entries and RUN_RECORD not in entries and not entries <= _EARLIER_OUTPUTS:
+            raise OutputError(f"{out}: the folder exists and does not hold a ptce-nlp run (no {RUN_RECORD}); "
+                              "it would be replaced: choose another --out or empty it")
+
+
+def _make_work_dir(out: Path) -> Path:
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        work = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
+        os.chmod(work, 0o777 & ~_umask())  # mkdtemp makes it private; the output folder should not be
+    except OSError as exc:
+        raise OutputError(f"{out}: cannot write here ({exc.strerror or exc})") from None
+    return work
+
+
+def _swap_in(work: Path, out: Path) -> None:
+    """Put ``work`` in place of ``out``; on any failure or interruption ``out`` is as before."""
+    old = None
+    try:
+        if out.exists():
+            old = Path(tempfile.mkdtemp(prefix=f".{out.name}.old-", dir=out.parent))
+            os.rmdir(old)
+            os.rename(out, old)
+        try:
+            os.rename(work, out)
+        except BaseException:
+            if old is not None:
+                os.rename(old, out)
+                old = None
+            raise
+    except OSError as exc:
+        raise OutputError(f"{out}: cannot replace the output folder ({exc.strerror or exc})") from None
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)
