@@ -15,6 +15,7 @@ from typing import Callable, Iterable
 
 import pandas as pd
 
+from .cache import CleanCache
 from .clean import clean_text
 from .corpus import find_sources, iter_read
 from .io import write_csv
@@ -54,7 +55,8 @@ def _document_row(doc: Document, segments: list[Segment], clean: str) -> dict:
 
 
 def ingest(paths: str | Path | Iterable[str | Path], *, max_file_mb: float = MAX_FILE_MB,
-           progress: Callable[[str, ReadFailure | None], None] | None = None) -> IngestResult:
+           progress: Callable[[str, ReadFailure | None], None] | None = None,
+           cache_dir: str | Path | None = None) -> IngestResult:
     """Read, clean and segment files, folders or manifests.
 
     Parameters
@@ -66,6 +68,9 @@ def ingest(paths: str | Path | Iterable[str | Path], *, max_file_mb: float = MAX
     progress : callable, optional
         Called with each file's path and its failure (or None) once it is
         processed, for progress bars and messages as the batch goes.
+    cache_dir : path, optional
+        Use the extraction and cleaning caches there (:mod:`ptce_nlp.cache`);
+        by default nothing is cached.
 
     Returns
     -------
@@ -88,11 +93,16 @@ def ingest(paths: str | Path | Iterable[str | Path], *, max_file_mb: float = MAX
     if progress is not None:
         for failure in failures:
             progress(failure.path, failure)
-    for src, item in zip(sources, iter_read(sources, max_file_mb=max_file_mb)):
+    clean_cache = CleanCache(cache_dir) if cache_dir is not None else None
+    for src, item in zip(sources, iter_read(sources, max_file_mb=max_file_mb, cache_dir=cache_dir)):
         if isinstance(item, ReadFailure):
             failures.append(item)
         else:
-            clean = clean_text(item.text)
+            clean = clean_cache.get(item.text) if clean_cache is not None else None
+            if clean is None:
+                clean = clean_text(item.text)
+                if clean_cache is not None:
+                    clean_cache.put(clean)
             segs = segment_document(item, clean=clean)
             documents.append(item)
             segments.extend(segs)

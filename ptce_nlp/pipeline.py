@@ -112,7 +112,10 @@ def stage_read(state: RunState) -> None:
             done += 1
         state.report("read", done, total, failure)
 
-    result = ingest(state.paths, max_file_mb=state.max_file_mb, progress=progress)
+    from .cache import default_cache_dir
+
+    cache_dir = (state.cache_dir or default_cache_dir()) if state.use_cache else None
+    result = ingest(state.paths, max_file_mb=state.max_file_mb, progress=progress, cache_dir=cache_dir)
     state.documents, state.failures = result.documents, result.failures
     if not state.documents:
         raise NoUsableInputError(state.failures)
@@ -147,6 +150,28 @@ def stage_tables(state: RunState) -> None:
     for i, name in enumerate(names, start=1):
         state.written.append(write_csv(state.tables[name], state.work_dir / f"{name}.csv"))
         state.report("tables", i, len(names))
+
+
+#: Files of the exports stage, in ``DIR``.
+EXPORT_FILES = {"qdpx": "ptce.qdpx", "qdc": "codebook.qdc", "xlsx": "ptce.xlsx", "iramuteq": "corpus_iramuteq.txt",
+                "jsonl": "coded_segments.jsonl"}
+
+
+def stage_exports(state: RunState) -> None:
+    """QDA tools and other software: REFI-QDA project and codebook, XLSX workbook, IRaMuTeQ corpus, JSONL."""
+    from .export import write_iramuteq, write_jsonl, write_qdc, write_qdpx, write_xlsx
+
+    work, coded = state.work_dir, state.tables["coded_segments"]
+    steps = [
+        lambda: write_qdpx(state.documents, coded, state.codebook, work / EXPORT_FILES["qdpx"]),
+        lambda: write_qdc(state.codebook, work / EXPORT_FILES["qdc"]),
+        lambda: write_xlsx({k: v for k, v in state.tables.items() if k != "segments"}, work / EXPORT_FILES["xlsx"]),
+        lambda: write_iramuteq(state.documents, work / EXPORT_FILES["iramuteq"]),
+        lambda: write_jsonl(coded, work / EXPORT_FILES["jsonl"]),
+    ]
+    for i, step in enumerate(steps, start=1):
+        state.written.append(Path(step()))
+        state.report("exports", i, len(steps))
 
 
 def stage_figures(state: RunState) -> None:
@@ -192,7 +217,7 @@ STAGES: list[tuple[str, Callable[[RunState], None]]] = [
     # ("topics", stage_topics),        <- issue 4, merged by the lead
     # ("closeness", stage_closeness),  <- issue 4, merged by the lead
     ("tables", stage_tables),
-    # ("exports", stage_exports),      <- issue 5, merged by the lead
+    ("exports", stage_exports),
     ("figures", stage_figures),
     ("report", stage_report),
 ]

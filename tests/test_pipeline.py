@@ -23,8 +23,8 @@ from .report_fixtures import CORPUS
 FICHES = {"ptce_re_sources": ("fiches/ptce/re_sources.txt", "Re-Sources", "ptce"),
           "pdc_lyonbiopole": ("fiches/poles_competitivite/lyonbiopole.txt", "Lyonbiopole", "pole_competitivite"),
           "cluster_lumiere": ("fiches/clusters/cluster_lumiere.txt", "Cluster Lumière", "cluster")}
-OUTPUTS = ["code_counts.csv", "coded_segments.csv", "documents.csv", "figures", "report.html", "run.json",
-           "segments.csv"]
+OUTPUTS = sorted(["code_counts.csv", "coded_segments.csv", "documents.csv", "figures", "report.html", "run.json",
+                  "segments.csv", *pipeline.EXPORT_FILES.values()])
 
 
 @pytest.fixture(scope="module")
@@ -104,7 +104,7 @@ def test_pipeline_report_lists_failures_and_escapes_markup(result):
 def test_pipeline_progress_reports_each_stage_in_order(result):
     _, events = result
     stages = list(dict.fromkeys(e[0] for e in events))
-    assert stages == ["read", "coding", "tables", "figures", "report"]
+    assert stages == [name for name, _ in pipeline.STAGES]
     reads = [e for e in events if e[0] == "read"]
     assert reads[-1][1:3] == (5, 5)
     assert [str(e[3]) for e in reads if e[3] is not None] == [str(result[0].failures[0])]
@@ -251,7 +251,7 @@ def test_cli_version_and_every_help_has_an_example():
 
 def test_python_api_mirrors_the_cli():
     assert ptce_nlp.run is run
-    assert [name for name, _ in pipeline.STAGES] == ["read", "coding", "tables", "figures", "report"]
+    assert [name for name, _ in pipeline.STAGES] == ["read", "coding", "tables", "exports", "figures", "report"]
 
 
 def test_pipeline_out_must_be_a_folder(fiches, tmp_path):

@@ -147,8 +147,26 @@ def write_xlsx(tables: Mapping[str, pd.DataFrame], path: str | Path) -> Path:
     buffer = io.BytesIO()
     book.save(buffer)
     with atomic_write(path, "wb") as fh:
-        fh.write(buffer.getvalue())
+        fh.write(_reproducible_zip(buffer.getvalue()))
     return path
+
+
+_STAMP_RE = re.compile(rb"(<dcterms:(?:created|modified)[^>]*>)[^<]*(</dcterms:(?:created|modified)>)")
+
+
+def _reproducible_zip(data: bytes) -> bytes:
+    """The same workbook with fixed zip dates and document dates: same tables, same bytes."""
+    import zipfile
+
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(data)) as src, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
+        for info in src.infolist():
+            payload = src.read(info.filename)
+            if info.filename == "docProps/core.xml":
+                payload = _STAMP_RE.sub(rb"\g<1>2000-01-01T00:00:00Z\g<2>", payload)
+            dst.writestr(zipfile.ZipInfo(info.filename, date_time=(1980, 1, 1, 0, 0, 0)), payload,
+                         compress_type=zipfile.ZIP_DEFLATED)
+    return out.getvalue()
 
 
 def _json_value(value):
