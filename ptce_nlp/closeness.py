@@ -529,3 +529,11 @@ def _spearman(x: np.ndarray, y: np.ndarray) -> tuple[float, float]:
         return np.nan, np.nan
     result = spearmanr(x, y)
     return float(result.statistic), float(result.pvalue)
+
+
+def closeness_tables(model: ClosenessModel, units: TermUnits) -> dict[str, pd.DataFrame]:
+    """All closeness tables of ``units``: ``closeness``, ``closeness_poles``, ``closeness_agreement``,
+    ``closeness_validation`` (see the table contract)."""
+    poles = model.score_poles(units)
+    return {"closeness": model.transform(units), "closeness_poles": poles,
+            "closeness_agreement": method_agreement(poles), "closeness_validation": pole_type_agreement(poles)}
