@@ -148,12 +148,10 @@ def save_model(path: str | Path, closeness: ClosenessModel, codebook: Codebook, 
             if len(chosen):
                 topics_card["models"][name]["coherence_npmi"] = float(chosen["coherence_npmi"].iloc[0])
                 topics_card["models"][name]["stability"] = float(chosen["stability"].iloc[0])
-    buffer = io.BytesIO()
-    np.savez_compressed(buffer, **arrays)
     contents = {
         "vocabulary.json": _dumps({**vocabulary, "document_frequency": "arrays.npz:closeness_df"}),
         "seeds.json": _dumps(cm.seeds_),
-        "arrays.npz": buffer.getvalue(),
+        "arrays.npz": _npz_bytes(arrays),
         "codebook.yaml": codebook.to_yaml().encode("utf-8"),
     }
     card = {
@@ -294,6 +292,21 @@ def _topics_from(card: dict, vocabulary: list[str], arrays: dict) -> tuple[dict,
         model.components_ = arrays[f"topics_{name}_components"]
         models[name] = model
     return models, list(vocabulary)
+
+
+def _npz_bytes(arrays: dict[str, np.ndarray]) -> bytes:
+    """An NPZ archive with fixed member dates, so that the same arrays give the same bytes."""
+    import zipfile
+
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        for name, array in arrays.items():
+            info = zipfile.ZipInfo(f"{name}.npy", date_time=(1980, 1, 1, 0, 0, 0))
+            info.compress_type = zipfile.ZIP_DEFLATED
+            member = io.BytesIO()
+            np.lib.format.write_array(member, np.asarray(array), allow_pickle=False)
+            archive.writestr(info, member.getvalue())
+    return buffer.getvalue()
 
 
 def _dumps(obj) -> bytes:

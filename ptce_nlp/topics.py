@@ -249,7 +249,7 @@ def _nmf_transform(T: sp.csr_matrix, H: np.ndarray) -> np.ndarray:
 
 
 def _check_k(k: int, X) -> None:
-    n_units = X.shape[0]
+    n_units = X[0] if isinstance(X, tuple) else X.shape[0]
     if not isinstance(k, (int, np.integer)) or k < 2:
         raise TopicError(f"the number of topics must be an integer >= 2, got {k!r}")
     if k > n_units:
@@ -430,6 +430,10 @@ def fit_topics(units: TermUnits, codebook: Codebook, *, ks: Sequence[int] = rang
         topic_selection, topic_segments, topic_seeds``.
     """
     n_topics = dict(n_topics or {})
+    shape = (len(units), 0)
+    for kind in kinds:
+        for k in ([n_topics[kind]] if kind in n_topics else list(ks)):
+            _check_k(int(k), shape)
     vectorizer = LemmaVectorizer(min_df=min_df, max_df=max_df).fit(units.terms())
     vocab = vectorizer.vocabulary_
     X = vectorizer.transform(units.terms())
