@@ -28,3 +28,22 @@ __all__ = [
     "read_file", "segment_document",
     "Document", "ReadFailure", "Segment",
 ]
+
+# Topics and closeness (issue 4): exported lazily, so that `import ptce_nlp` (and every CLI command)
+# does not pay for importing scikit-learn and scipy.
+_LAZY = {
+    "closeness": ("ClosenessModel", "Wordscores", "closeness_tables", "method_agreement", "pole_type_agreement"),
+    "features": ("LemmaVectorizer", "TermUnits", "extract_units", "seed_terms"),
+    "models": ("ModelError", "ModelVersionError", "SavedModel", "load_model", "save_model"),
+    "topics": ("SeededNMF", "TopicModel", "TopicsResult", "fit_topics", "npmi", "select_k"),
+}
+_LAZY_NAMES = {name: module for module, names in _LAZY.items() for name in names}
+__all__ += list(_LAZY_NAMES)
+
+
+def __getattr__(name: str):
+    if name in _LAZY_NAMES:
+        import importlib
+
+        return getattr(importlib.import_module(f".{_LAZY_NAMES[name]}", __name__), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
