@@ -376,7 +376,8 @@ class ClosenessModel(BaseEstimator):
         return np.asarray(X @ p).ravel(), np.asarray(X @ has.astype(np.float64)).ravel()
 
     def unit_statistics(self, units: TermUnits) -> dict[str, tuple[np.ndarray, np.ndarray]]:
-        """Per unit and method, the numerator and denominator whose sums give the raw score."""
+        """Per unit and method, the numerator and denominator whose sums give the raw score
+        (and, under ``"counts"``, the units' term counts)."""
         check_is_fitted(self, "vectorizer_")
         if not isinstance(units, TermUnits):
             raise ClosenessError(f"expected TermUnits (features.extract_units), not {type(units).__name__}")
@@ -391,6 +392,7 @@ class ClosenessModel(BaseEstimator):
             "wordscores": self.wordscores_.unit_stats(X),
             "topics": (we - wc, we + wc),
             "embedding": self._embedding_stats(X),
+            "counts": X,
         }
 
     def _finish(self, method: str, ratio: np.ndarray) -> np.ndarray:
@@ -457,14 +459,9 @@ class ClosenessModel(BaseEstimator):
                 out += [np.nan, np.nan, np.nan]
         n_tokens = int(units.units["n_tokens"].iloc[idx].sum())
         reason = "no scorable word: " + "; ".join(reasons) if not used else "; ".join(reasons)
-        ws = self._wordscores_extra(units, idx)
-        return out + [n_tokens, reason] + ws
-
-    def _wordscores_extra(self, units: TermUnits, idx: np.ndarray) -> list:
-        terms = units.terms(drop_contrast=True)
-        row = counts_matrix([[t for i in idx for t in terms[i]]], self.vectorizer_.index_)
-        s = self.wordscores_.score(row).iloc[0]
-        return [s["raw"], s["se"], s["lbg"], s["lbg_se"], s["mv_se"]]
+        row = sp.csr_matrix(stats["counts"][idx].sum(axis=0))
+        ws = self.wordscores_.score(row).iloc[0]
+        return out + [n_tokens, reason, ws["raw"], ws["se"], ws["lbg"], ws["lbg_se"], ws["mv_se"]]
 
 
 def _percentiles(values: np.ndarray, alpha: float) -> tuple[float, float]:
