@@ -13,7 +13,8 @@ Models (scikit-learn):
 Model selection over ``k`` (:func:`select_k`), per model kind:
 
 - *coherence*: mean NPMI of the top ``n_top`` terms of each topic over the
-  corpus units (Bouma 2009; Röder, Both & Hinneburg 2015), see :func:`npmi`;
+  corpus units (Bouma 2009; Röder, Both & Hinneburg 2015), see :func:`npmi`,
+  for the fit with the base seed (the one kept);
 - *perplexity* (LDA only): on a held-out tenth of the units (every tenth unit);
 - *stability*: the models fitted with ``n_seeds`` random seeds are compared two
   by two; topics are paired one to one to maximise the Jaccard index of their
@@ -527,7 +528,7 @@ def _unit_shares(W: np.ndarray, X) -> np.ndarray:
 
 
 def _pooled(W: np.ndarray, X, rows) -> np.ndarray:
-    """Topic shares of a group of units: loadings summed (LDA rows weighted by their term counts)."""
+    """Topic shares of a group of units: each unit's shares weighted by its number of terms, normalised."""
     weights = np.asarray(X[rows].sum(axis=1)).ravel()
     sub = _unit_shares(W[rows], X) * weights[:, None]
     total = sub.sum()
