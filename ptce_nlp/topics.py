@@ -15,7 +15,9 @@ Model selection over ``k`` (:func:`select_k`), per model kind:
 - *coherence*: mean NPMI of the top ``n_top`` terms of each topic over the
   corpus units (Bouma 2009; Röder, Both & Hinneburg 2015), see :func:`npmi`,
   for the fit with the base seed (the one kept);
-- *perplexity* (LDA only): on a held-out tenth of the units (every tenth unit);
+- *perplexity* (LDA only): per-word perplexity of a held-out tenth of the units
+  (every tenth unit) under an LDA fitted on the other nine tenths, see
+  :func:`held_out_perplexity`;
 - *stability*: the models fitted with ``n_seeds`` random seeds are compared two
   by two; topics are paired one to one to maximise the Jaccard index of their
   top-term sets (Hungarian algorithm) and the mean Jaccard of the pairs is
@@ -132,6 +134,26 @@ def best_match_jaccard(a: Sequence[Sequence[str]], b: Sequence[Sequence[str]]) -
                     for s in a])
     rows, cols = linear_sum_assignment(-sim)
     return float(sim[rows, cols].mean())
+
+
+def held_out_perplexity(model: "TopicModel", X: sp.spmatrix) -> float:
+    """Per-word perplexity of held-out units under a fitted LDA.
+
+    ``exp(-sum_dw c_dw log(sum_t theta_dt phi_tw) / sum_dw c_dw)`` with
+    theta the units' inferred topic proportions and phi the topic-term
+    probabilities. scikit-learn's ``perplexity`` is not used: its bound
+    scales the topic-word prior by the size of the evaluated data, which
+    makes it explode on small held-out sets as k grows (scikit-learn issue
+    #20032).
+    """
+    X = sp.coo_matrix(X, dtype=np.float64)
+    if X.nnz == 0:
+        return float("nan")
+    theta = model.transform(X.tocsr())
+    theta = theta / np.where(theta.sum(axis=1, keepdims=True) > 0, theta.sum(axis=1, keepdims=True), 1)
+    phi = model.components_
+    p = np.einsum("ik,ik->i", theta[X.row], phi[:, X.col].T)
+    return float(np.exp(-(X.data * np.log(np.maximum(p, 1e-300))).sum() / X.data.sum()))
 
 
 def top_terms(components: np.ndarray, vocabulary: Sequence[str], n_top: int) -> list[list[str]]:
@@ -381,8 +403,8 @@ def select_k(X: sp.spmatrix, vocabulary: Sequence[str], *, kind: str, ks: Sequen
             coherences.append(float(np.nanmean(npmi(terms, X, index))))
         perplexity = np.nan
         if kind == "lda" and held.any() and (~held).sum() >= k:
-            lda = TopicModel(kind="lda", n_topics=k, random_state=random_state).fit(X[~held]).model_
-            perplexity = float(lda.perplexity(X[held]))
+            lda = TopicModel(kind="lda", n_topics=k, random_state=random_state).fit(X[~held])
+            perplexity = held_out_perplexity(lda, X[held])
         pairs = list(itertools.combinations(range(n_seeds), 2))
         stability = float(np.mean([best_match_jaccard(tops[a], tops[b]) for a, b in pairs])) if pairs else np.nan
         rows.append((kind, k, coherences[0], perplexity, stability))

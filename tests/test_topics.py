@@ -141,3 +141,22 @@ def test_topics_suggested_label_from_codebook():
         "Mutualisation (Valeurs de l'ESS)"
     assert suggest_label(["chat", "chien", "oiseau", "loup"], [1, 1, 1, 1], codebook()) == \
         "Thème libre : chat, chien, oiseau"
+
+
+def test_topics_held_out_perplexity_by_hand():
+    from ptce_nlp.topics import held_out_perplexity
+
+    model = TopicModel(kind="lda", n_topics=2)
+    model.components_ = np.array([[0.5, 0.5, 0.0], [0.0, 0.2, 0.8]])
+
+    class Fixed:  # proportions inferred for the two held-out units
+        components_ = model.components_
+
+        @staticmethod
+        def transform(X):
+            return np.array([[1.0, 0.0], [0.5, 0.5]])
+
+    X = sp.csr_matrix([[2, 0, 0], [0, 1, 1]])
+    # unit 1: p(a) = 0.5 twice; unit 2: p(b) = 0.5*0.5 + 0.5*0.2 = 0.35, p(c) = 0.4
+    expected = math.exp(-(2 * math.log(0.5) + math.log(0.35) + math.log(0.4)) / 4)
+    assert held_out_perplexity(Fixed, X) == pytest.approx(expected)
