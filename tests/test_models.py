@@ -183,3 +183,16 @@ def test_models_reference_model_loads_and_scores():
     scores = loaded.closeness.transform(corpus_units("sentence")).set_index("doc_id")
     assert scores.loc["reference_ess", "wordscores_score"] == pytest.approx(1.0)
     assert scores.loc["ptce_pollens", "score"] > 0 > scores.loc["pdc_minalogic", "score"]
+
+
+def test_models_cli_closeness_other_version_is_one_line_error(saved, tmp_path):
+    path = _copy(saved, tmp_path)
+    card = json.loads((path / "model_card.json").read_text("utf-8"))
+    card["toolkit_version"] = "9.9.9"
+    (path / "model_card.json").write_text(json.dumps(card), "utf-8")
+    result = CliRunner().invoke(main, ["closeness", str(ROOT / "corpus"), "--model", str(path),
+                                       "--out", str(tmp_path / "o")])
+    assert result.exit_code == 4
+    assert result.output == (f"Error: {path}: the model was saved by ptce_nlp 9.9.9 but this is ptce_nlp "
+                             f"{__version__}; refit it with this version (make model)\n")
+    assert not (tmp_path / "o").exists()
