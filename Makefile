@@ -6,7 +6,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: setup analyse test corpus bench eval clean distclean
+.PHONY: setup analyse test corpus bench eval model clean distclean
 
 setup: $(STAMP)
 
@@ -43,3 +43,8 @@ clean:
 
 distclean: clean
 	rm -rf $(VENV) *.egg-info
+
+# Refit the reference model of models/reference on the bundled corpus (fixed seed: same arrays every time;
+# only the date in model_card.json changes). Topic tables of the fit go to out/model_fit.
+model: $(STAMP)
+	$(BIN)/ptce-nlp topics corpus --out out/model_fit --save-model models/reference --seed 0 --quiet

@@ -41,22 +41,30 @@ __all__ += [
     "ImportedProject", "QdaExportError", "QdaImportError", "read_qdc", "read_qdpx", "write_iramuteq",
     "write_jsonl", "write_qdc", "write_qdpx", "write_tables", "write_xlsx",
 ]
-# The main job and its report (issue 6). Imported on first use: they pull in spaCy and matplotlib, which
-# `ptce-nlp --help` and the light commands do not need.
-_LAZY = {"NoUsableInputError": "pipeline", "RunResult": "pipeline", "run": "pipeline",
-         "render_report": "report", "write_figures": "report", "write_report": "report"}
-__all__ += list(_LAZY)
+
+# Exported lazily, so that `import ptce_nlp` (and `ptce-nlp --help`) does not pay for importing spaCy,
+# scikit-learn, scipy and matplotlib: topics and closeness (issue 4), the main job and its report (issue 6).
+_LAZY = {
+    "closeness": ("ClosenessModel", "Wordscores", "closeness_tables", "method_agreement", "pole_type_agreement"),
+    "features": ("LemmaVectorizer", "TermUnits", "extract_units", "seed_terms"),
+    "models": ("ModelError", "ModelVersionError", "SavedModel", "load_model", "save_model"),
+    "topics": ("SeededNMF", "TopicModel", "TopicsResult", "fit_topics", "npmi", "select_k"),
+    "pipeline": ("NoUsableInputError", "RunResult", "run"),
+    "report": ("render_report", "write_figures", "write_report"),
+}
+_LAZY_NAMES = {name: module for module, names in _LAZY.items() for name in names}
+__all__ += list(_LAZY_NAMES)
 
 
 def __getattr__(name: str):
-    if name in _LAZY:
+    if name in _LAZY_NAMES:
         import importlib
 
-        value = getattr(importlib.import_module(f".{_LAZY[name]}", __name__), name)
+        value = getattr(importlib.import_module(f".{_LAZY_NAMES[name]}", __name__), name)
         globals()[name] = value
         return value
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(_LAZY))
+    return sorted(set(globals()) | set(_LAZY_NAMES))

@@ -326,6 +326,131 @@ def kwic(paths, code_id, category, lemma, window, csv_path, codebook_path, cache
         ctx.exit(EXIT_PARTIAL)
 
 
+# --------------------------------------------------------------------------- topics and closeness (issue 4)
+
+def _write_tables(tables, out_dir: Path) -> list[Path]:
+    from .io import write_csv
+
+    return [write_csv(frame, out_dir / f"{name}.csv") for name, frame in tables.items()]
+
+
+@main.command(epilog=EXIT_CODES_HELP)
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False, path_type=Path),
+              help="Folder that receives topic_terms.csv, topic_shares.csv, topic_selection.csv...")
+@click.option("--save-model", "model_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Also fit the closeness model and save it with the topic models in this folder.")
+@click.option("--unit", type=click.Choice(["sentence", "paragraph", "document"]), default="paragraph",
+              show_default=True, help="Units of text the topic models see.")
+@click.option("--k-min", default=4, show_default=True, type=click.IntRange(min=2), help="Smallest k tried.")
+@click.option("--k-max", default=12, show_default=True, type=click.IntRange(min=2), help="Largest k tried.")
+@click.option("--k", "k_fixed", default=None, type=click.IntRange(min=2),
+              help="Use this k for LDA and NMF instead of choosing it.")
+@click.option("--seed", default=0, show_default=True, type=int, help="Random seed (same seed, same results).")
+@_codebook_option
+def topics(paths, out_dir, model_dir, unit, k_min, k_max, k_fixed, seed, codebook_path, cache_dir, no_cache, jobs,
+           accent_insensitive, quiet):
+    """Fit topic models (LDA, NMF, seeded NMF) and write their tables.
+
+    k is chosen over --k-min..--k-max by NPMI coherence among the k stable
+    across seeds (see the README). Writes topic_terms.csv, topic_shares.csv,
+    topic_pole_shares.csv, topic_selection.csv, topic_segments.csv and
+    topic_seeds.csv. With --save-model, also fits the closeness model on
+    sentences and saves everything as a model folder (JSON/NPZ, model card).
+
+    \b
+    Examples:
+      ptce-nlp topics corpus --out out
+      ptce-nlp topics corpus --out out --save-model models/reference
+    """
+    from .features import extract_units
+    from .topics import fit_topics
+
+    if k_min > k_max:
+        raise click.UsageError(f"--k-min {k_min} is larger than --k-max {k_max}")
+    ctx = click.get_current_context()
+    book = _load_codebook_cli(codebook_path, quiet)
+    documents, failures = _read_inputs(paths, quiet)
+    if not documents:
+        _error("no document could be read; nothing written")
+        ctx.exit(EXIT_NO_INPUT)
+    result = _code_corpus(documents, book, cache_dir=cache_dir, no_cache=no_cache, jobs=jobs,
+                          accent_insensitive=accent_insensitive, quiet=quiet)
+    units = extract_units(result.parsed, result.coded, book, unit=unit)
+    fixed = {"lda": k_fixed, "nmf": k_fixed} if k_fixed else None
+    fitted = fit_topics(units, book, ks=range(k_min, k_max + 1), n_topics=fixed, random_state=seed)
+    written = _write_tables(fitted.tables, out_dir)
+    if model_dir is not None:
+        from .closeness import ClosenessModel
+        from .models import save_model
+
+        sentences = extract_units(result.parsed, result.coded, book, unit="sentence")
+        model = ClosenessModel(random_state=seed).fit(sentences, codebook=book)
+        save_model(model_dir, model, book, topics=fitted, documents=documents)
+        written.append(model_dir)
+    if not quiet:
+        ks = ", ".join(f"{name} k={model.n_topics}" for name, model in fitted.models.items())
+        click.echo(f"Fitted topic models on {len(units)} {unit} units of {len(documents)} document(s): {ks}.",
+                   err=True)
+        click.echo("Wrote " + ", ".join(str(p) for p in written), err=True)
+    if failures:
+        click.echo(f"{len(failures)} input(s) failed, the others were used.", err=True)
+        ctx.exit(EXIT_PARTIAL)
+
+
+@main.command(epilog=EXIT_CODES_HELP)
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--model", "model_dir", required=True, type=click.Path(path_type=Path),
+              help="A saved model folder (models/reference, or one written by topics --save-model).")
+@click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False, path_type=Path),
+              help="Folder that receives closeness.csv, closeness_poles.csv, closeness_agreement.csv...")
+@click.option("--cache-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Parse cache folder (default: the per-user cache, ~/.cache/ptce_nlp).")
+@click.option("--no-cache", is_flag=True, help="Parse everything again and write nothing to the cache.")
+@click.option("--jobs", "-j", default=1, show_default=True, type=click.IntRange(min=1),
+              help="Processes for parsing (spaCy n_process).")
+@click.option("--quiet", "-q", is_flag=True, help="No progress bar, no summary (errors still shown).")
+def closeness(paths, model_dir, out_dir, cache_dir, no_cache, jobs, quiet):
+    """Score documents on the axis -1 (cluster discourse) ... +1 (ESS values) with a saved model.
+
+    Nothing is refitted: the model's vocabulary, word scores, seeded topics
+    and word polarities are applied to the new texts, coded with the model's
+    own codebook. Writes closeness.csv (per document: composite score and
+    interval, then lexicon, wordscores, topics and embedding scores with
+    their intervals), closeness_poles.csv, closeness_agreement.csv (Spearman
+    rho between methods over poles) and closeness_validation.csv (rho with
+    the ESS-ness order of pole types).
+
+    \b
+    Examples:
+      ptce-nlp closeness corpus --model models/reference --out out
+      ptce-nlp closeness nouvelles_fiches/ --model models/reference --out res
+    """
+    from .features import extract_units
+    from .closeness import closeness_tables
+    from .models import load_model
+
+    ctx = click.get_current_context()
+    saved = load_model(model_dir)
+    documents, failures = _read_inputs(paths, quiet)
+    if not documents:
+        _error("no document could be read; nothing written")
+        ctx.exit(EXIT_NO_INPUT)
+    result = _code_corpus(documents, saved.codebook, cache_dir=cache_dir, no_cache=no_cache, jobs=jobs,
+                          accent_insensitive=False, quiet=quiet)
+    units = extract_units(result.parsed, result.coded, saved.codebook, unit=saved.closeness.unit_)
+    tables = closeness_tables(saved.closeness, units)
+    written = _write_tables(tables, out_dir)
+    if not quiet:
+        n_empty = int(tables["closeness"]["score"].isna().sum())
+        click.echo(f"Scored {len(documents)} document(s) with {model_dir}"
+                   + (f" ({n_empty} without a score: see the reason column)" if n_empty else "") + ".", err=True)
+        click.echo("Wrote " + ", ".join(str(p) for p in written), err=True)
+    if failures:
+        click.echo(f"{len(failures)} input(s) failed, the others were scored.", err=True)
+        ctx.exit(EXIT_PARTIAL)
+
+
 # --------------------------------------------------------------------------- exports, QDA import, agreement (issue 5)
 
 EXPORT_FORMATS = ("qdpx", "qdc", "xlsx", "csv", "jsonl", "iramuteq")
