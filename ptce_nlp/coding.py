@@ -136,21 +136,8 @@ class Coder:
         return out
 
     def set_keys(self, doc) -> _Tokens:
-        """Set each token's ``norm_`` to its matching key; return the token strings coding needs.
-
-        One pass over the doc: building spaCy Token objects is what costs here.
-        """
-        accents = not self.accent_insensitive
-        tokens = _Tokens([], [], [], [])
-        for token in doc:
-            text = token.text
-            key = token_key(token.lemma_ or text)
-            token.norm_ = key if accents else strip_accents(key)
-            tokens.texts.append(text)
-            tokens.lowers.append(token.lower_.replace("’", "'"))
-            tokens.keys.append(key)
-            tokens.sent_starts.append(bool(token.is_sent_start))
-        return tokens
+        """Set each token's ``norm_`` to its matching key; return the token strings coding needs."""
+        return _tokens_of(doc, norms=True, accents=not self.accent_insensitive)
 
     def match(self, doc) -> list[Match]:
         """Code one parsed doc (sets token norms to lemma keys first)."""
@@ -176,6 +163,33 @@ class Coder:
                                  clauses.negated(start), clauses.contrast(start)))
         out.sort(key=lambda m: (m.start, m.end, m.code_id))
         return out
+
+
+def _tokens_of(doc, *, norms: bool = False, accents: bool = True) -> _Tokens:
+    """The per-token strings of a doc, in one pass (building spaCy Token objects is what costs).
+
+    With ``norms``, also sets each token's ``norm_`` to its matching key (the Matcher reads ``NORM``).
+    """
+    tokens = _Tokens([], [], [], [])
+    for token in doc:
+        text = token.text
+        key = token_key(token.lemma_ or text)
+        if norms:
+            token.norm_ = key if accents else strip_accents(key)
+        tokens.texts.append(text)
+        tokens.lowers.append(token.lower_.replace("’", "'"))
+        tokens.keys.append(key)
+        tokens.sent_starts.append(bool(token.is_sent_start))
+    return tokens
+
+
+def clause_scopes(doc) -> "_Clauses":
+    """Clauses, negation cues and contrast scopes of a parsed doc, by token index.
+
+    ``.negated(i)`` and ``.contrast(i)`` tell whether token ``i`` stands after a
+    negation cue of its clause or inside a contrast clause, as for coded matches.
+    """
+    return _Clauses(_tokens_of(doc))
 
 
 @dataclass

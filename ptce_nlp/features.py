@@ -38,7 +38,7 @@ from sklearn.base import BaseEstimator
 from sklearn.utils.validation import check_is_fitted
 
 from .codebook import GAP, Codebook
-from .coding import _Clauses, token_key
+from .coding import clause_scopes, token_key
 from .errors import PtceError
 
 UNITS = ("sentence", "paragraph", "document")
@@ -154,7 +154,7 @@ def extract_units(parsed: Sequence, coded: pd.DataFrame, codebook: Codebook, *, 
         unit_tokens = [0] * n
         unit_codes: list[dict[str, int]] = [dict.fromkeys(categories, 0) for _ in range(n)]
         doc = p.doc
-        clauses = _Clauses(doc)
+        clauses = clause_scopes(doc)
         offsets = [p.clean.original_span(t.idx, t.idx + len(t)) for t in doc]
 
         def locate(a: int) -> int:
