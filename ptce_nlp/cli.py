@@ -769,22 +769,32 @@ class _StageProgress:
 @click.option("--seed", default=0, show_default=True, type=int, help="Seed of every random step (reproducible runs).")
 @click.option("--max-file-mb", default=200.0, show_default=True, type=click.FloatRange(min=0.001),
               help="Refuse input files larger than this.")
+@click.option("--model", "model_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Saved model for closeness (and topics of small corpora); default: models/reference.")
+@click.option("--fit", is_flag=True,
+              help="Fit the closeness model on these documents (they must include the two reference texts).")
 @_codebook_option
-def run_command(paths, out_dir, seed, max_file_mb, codebook_path, cache_dir, no_cache, jobs, accent_insensitive,
-                quiet):
-    """Run the whole analysis and write the report: read, code, tables, figures.
+def run_command(paths, out_dir, seed, max_file_mb, model_dir, fit, codebook_path, cache_dir, no_cache, jobs,
+                accent_insensitive, quiet):
+    """Run the whole analysis and write the report: read, code, topics, closeness, exports, figures.
 
     PATHS are files, folders (read through their manifest.csv when they have
     one) or manifest.csv files. OUT receives documents.csv, segments.csv,
-    coded_segments.csv, code_counts.csv, figures/ (PNG and SVG), run.json
-    (settings, versions, counts) and report.html, a self-contained page to
-    open in any browser. Results are written to a temporary folder that
-    replaces OUT only at the end: an interrupted run leaves OUT as it was.
+    coded_segments.csv, code_counts.csv, the topic tables (topic_*.csv),
+    closeness.csv, closeness_poles.csv, closeness_agreement.csv, ptce.qdpx and
+    codebook.qdc (REFI-QDA), ptce.xlsx, corpus_iramuteq.txt,
+    coded_segments.jsonl, figures/ (PNG and SVG), run.json (settings, versions,
+    counts) and report.html, a self-contained page to open in any browser.
+    Closeness applies the reference model unless --fit; topics are fitted on
+    the corpus when it has enough paragraphs, else the model's are applied.
+    Results are written to a temporary folder that replaces OUT only at the
+    end: an interrupted run leaves OUT as it was.
 
     \b
     Examples:
       ptce-nlp run corpus --out out
       ptce-nlp run fiches/ notes.docx --codebook mon_codebook.yaml --jobs 2 --seed 1 --out resultats
+      ptce-nlp run corpus --fit --out out_fit
     """
     from .pipeline import run as run_pipeline
 
@@ -794,7 +804,7 @@ def run_command(paths, out_dir, seed, max_file_mb, codebook_path, cache_dir, no_
     try:
         result = run_pipeline(paths, out_dir, codebook=book, jobs=jobs, seed=seed, cache_dir=cache_dir,
                               use_cache=not no_cache, accent_insensitive=accent_insensitive,
-                              max_file_mb=max_file_mb, progress=progress)
+                              max_file_mb=max_file_mb, progress=progress, model=model_dir, fit=fit)
     finally:
         progress.close()
     stats = result.stats

@@ -69,6 +69,9 @@ class RunState:
     documents: list[Document] = field(default_factory=list)
     failures: list[ReadFailure] = field(default_factory=list)
     coding: object | None = None  # analysis.CodingResult
+    model_dir: Path | None = None  # a saved model (default: REFERENCE_MODEL)
+    fit: bool = False  # fit the closeness model on the corpus instead of applying the saved one
+    saved_model: object | None = None  # models.SavedModel, loaded on first use
     tables: dict[str, pd.DataFrame] = field(default_factory=dict)
     figures: list[Path] = field(default_factory=list)
     written: list[Path] = field(default_factory=list)
@@ -144,6 +147,80 @@ def stage_coding(state: RunState) -> None:
                        cached=int(result.stats.get("cached", 0)))
 
 
+#: The reference model shipped with the toolkit (fitted on the bundled corpus by ``make model``).
+REFERENCE_MODEL = Path(__file__).resolve().parents[1] / "models" / "reference"
+#: Fewer paragraphs than this: the topics of the saved model are applied instead of fitting new ones.
+MIN_TOPIC_UNITS = 120
+TOPIC_UNIT = "paragraph"
+
+
+def _saved_model(state: RunState):
+    """The saved model of the run (``--model``, else the reference model), loaded once."""
+    from .models import load_model
+
+    if state.saved_model is None:
+        state.saved_model = load_model(state.model_dir or REFERENCE_MODEL)
+    return state.saved_model
+
+
+def _coding_for(state: RunState, codebook: Codebook):
+    """The run's coding under ``codebook``: the same one when the codebooks agree, else a recoding of the parses."""
+    from .analysis import CodingResult, code_parsed
+
+    if codebook.to_dict() == state.codebook.to_dict():
+        return state.coding
+    coded, counts = code_parsed(state.coding.parsed, codebook, accent_insensitive=state.accent_insensitive)
+    return CodingResult(state.coding.parsed, coded, counts, dict(state.coding.stats))
+
+
+def stage_topics(state: RunState) -> None:
+    """Topic models on paragraphs: fitted on the corpus when it is large enough, else the saved model's applied."""
+    from .features import extract_units
+    from .topics import apply_topics, fit_topics
+
+    state.report("topics", 0, 1)
+    units = extract_units(state.coding.parsed, state.coding.coded, state.codebook, unit=TOPIC_UNIT)
+    n = len(units)
+    if n >= MIN_TOPIC_UNITS:
+        k_max = max(4, min(12, n // 15))
+        result = fit_topics(units, state.codebook, ks=range(4, k_max + 1), random_state=state.seed)
+        ks = ", ".join(f"{name} k={model.n_topics}" for name, model in result.models.items())
+        state.settings["topics"] = (f"Thèmes ajustés sur ce corpus : {n} paragraphes, k choisi entre 4 et {k_max} "
+                                    f"({ks}).")
+    else:
+        saved = _saved_model(state)
+        coding = _coding_for(state, saved.codebook)
+        unit = (saved.card.get("topics") or {}).get("params", {}).get("unit", TOPIC_UNIT)
+        units = extract_units(coding.parsed, coding.coded, saved.codebook, unit=unit)
+        result = apply_topics(saved.topics, saved.topics_vocabulary, units, saved.codebook)
+        state.settings["topics"] = (f"Ce corpus n'a que {n} paragraphes (moins de {MIN_TOPIC_UNITS}) : les thèmes "
+                                    f"du modèle de référence {saved.path} sont appliqués, sans réajustement.")
+    state.tables.update(result.tables)
+    state.report("topics", 1, 1)
+
+
+def stage_closeness(state: RunState) -> None:
+    """Closeness scores: the saved model applied (default), or a model fitted on the corpus (``fit``)."""
+    from .closeness import ClosenessModel, closeness_tables
+    from .features import extract_units
+
+    state.report("closeness", 0, 1)
+    if state.fit:
+        units = extract_units(state.coding.parsed, state.coding.coded, state.codebook, unit="sentence")
+        model = ClosenessModel(random_state=state.seed).fit(units, codebook=state.codebook)
+        state.settings["closeness"] = ("Scores de proximité d'un modèle ajusté sur ce corpus (--fit), ancré sur "
+                                       "ses textes de référence.")
+    else:
+        saved = _saved_model(state)
+        coding = _coding_for(state, saved.codebook)
+        model = saved.closeness
+        units = extract_units(coding.parsed, coding.coded, saved.codebook, unit=model.unit_)
+        state.settings["closeness"] = (f"Scores de proximité du modèle {saved.path} (ajusté le "
+                                       f"{saved.card.get('created', '?')}), appliqué sans réajustement.")
+    state.tables.update(closeness_tables(model, units))
+    state.report("closeness", 1, 1)
+
+
 def stage_tables(state: RunState) -> None:
     """Write every table of the state as ``<name>.csv``."""
     names = list(state.tables)
@@ -214,8 +291,8 @@ def stage_report(state: RunState) -> None:
 STAGES: list[tuple[str, Callable[[RunState], None]]] = [
     ("read", stage_read),
     ("coding", stage_coding),
-    # ("topics", stage_topics),        <- issue 4, merged by the lead
-    # ("closeness", stage_closeness),  <- issue 4, merged by the lead
+    ("topics", stage_topics),
+    ("closeness", stage_closeness),
     ("tables", stage_tables),
     ("exports", stage_exports),
     ("figures", stage_figures),
@@ -241,6 +318,7 @@ def load_codebook(spec: Codebook | str | Path) -> Codebook:
 def run(paths: str | Path | Iterable[str | Path], out_dir: str | Path, *, codebook: Codebook | str | Path = "ptce",
         jobs: int = 1, seed: int = 0, cache_dir: str | Path | None = None, use_cache: bool = True,
         accent_insensitive: bool = False, max_file_mb: float = MAX_FILE_MB, progress: Progress | None = None,
+        model: str | Path | None = None, fit: bool = False,
         stages: Sequence[tuple[str, Callable[[RunState], None]]] | None = None) -> RunResult:
     """Run the whole analysis on files, folders or manifests and write it into ``out_dir``.
 
@@ -266,6 +344,12 @@ def run(paths: str | Path | Iterable[str | Path], out_dir: str | Path, *, codebo
         Size limit of one input file.
     progress : callable, optional
         ``progress(stage, done, total, failure)``, see :data:`Progress`.
+    model : path, optional
+        A saved model folder for closeness (and for topics when the corpus is
+        too small to fit them); default :data:`REFERENCE_MODEL`.
+    fit : bool
+        Fit the closeness model on the given corpus (it must hold the two
+        reference texts) instead of applying the saved one.
     stages : sequence, optional
         The stages to run (default :data:`STAGES`).
 
@@ -281,8 +365,8 @@ def run(paths: str | Path | Iterable[str | Path], out_dir: str | Path, *, codebo
         When no input could be read (nothing written).
     OutputError
         When ``out_dir`` cannot be written or holds files of something else.
-    ManifestError, CodebookError
-        Invalid manifest or codebook.
+    ManifestError, CodebookError, ModelError
+        Invalid manifest, codebook or saved model (checked before anything is read).
 
     Examples
     --------
@@ -300,12 +384,15 @@ def run(paths: str | Path | Iterable[str | Path], out_dir: str | Path, *, codebo
     settings = {"entrées": [str(p) for p in paths], "sortie": str(out), "graine (seed)": seed,
                 "processus (jobs)": jobs, "lemmes sans accents": accent_insensitive,
                 "taille maximale d'un fichier (Mo)": max_file_mb,
-                "cache d'analyse": "désactivé" if not use_cache else str(cache_dir or "par défaut")}
+                "cache d'analyse": "désactivé" if not use_cache else str(cache_dir or "par défaut"),
+                "modèle": "ajusté sur ce corpus (--fit)" if fit else str(model or REFERENCE_MODEL)}
     work = _make_work_dir(out)
     state = RunState(paths, work, book, jobs=jobs, seed=seed, cache_dir=Path(cache_dir) if cache_dir else None,
                      use_cache=use_cache, accent_insensitive=accent_insensitive, max_file_mb=max_file_mb,
-                     progress=progress, settings=settings)
+                     progress=progress, settings=settings, model_dir=Path(model) if model else None, fit=fit)
     try:
+        if not fit and (stages is None or any(name in ("topics", "closeness") for name, _ in stages)):
+            _saved_model(state)  # a missing or damaged model fails now, before any work
         for _, stage in (STAGES if stages is None else stages):
             stage(state)
         _swap_in(work, out)

@@ -484,6 +484,22 @@ def fit_topics(units: TermUnits, codebook: Codebook, *, ks: Sequence[int] = rang
     return result
 
 
+def apply_topics(models: Mapping[str, BaseEstimator], vocabulary: Sequence[str], units: TermUnits,
+                 codebook: Codebook, *, n_top: int = 10, n_segments: int = 3) -> TopicsResult:
+    """Topic tables of new units under topic models fitted elsewhere (a saved model): nothing is refitted.
+
+    ``models`` and ``vocabulary`` are :attr:`ptce_nlp.models.SavedModel.topics` and
+    ``.topics_vocabulary``; ``units`` must be of the unit the models were fitted on.
+    The ``topic_selection`` table is empty: k was chosen when the models were fitted.
+    """
+    if not models:
+        raise TopicError("the model holds no topic model to apply")
+    vectorizer = LemmaVectorizer.from_vocabulary(vocabulary, np.zeros(len(vocabulary), dtype=np.int64))
+    result = TopicsResult(vectorizer, dict(models), units, params={"applied": True, "unit": units.unit})
+    result.tables = topic_tables(result, codebook, n_top=n_top, n_segments=n_segments)
+    return result
+
+
 def topic_tables(result: TopicsResult, codebook: Codebook, *, X=None, n_top: int = 10, n_segments: int = 3,
                  selection: pd.DataFrame | None = None) -> dict[str, pd.DataFrame]:
     """The contract tables of fitted topic models over ``result.units``."""

@@ -23,8 +23,11 @@ from .report_fixtures import CORPUS
 FICHES = {"ptce_re_sources": ("fiches/ptce/re_sources.txt", "Re-Sources", "ptce"),
           "pdc_lyonbiopole": ("fiches/poles_competitivite/lyonbiopole.txt", "Lyonbiopole", "pole_competitivite"),
           "cluster_lumiere": ("fiches/clusters/cluster_lumiere.txt", "Cluster Lumière", "cluster")}
+TOPIC_TABLES = ["topic_terms", "topic_shares", "topic_pole_shares", "topic_selection", "topic_segments", "topic_seeds"]
+CLOSENESS_TABLES = ["closeness", "closeness_poles", "closeness_agreement", "closeness_validation"]
 OUTPUTS = sorted(["code_counts.csv", "coded_segments.csv", "documents.csv", "figures", "report.html", "run.json",
-                  "segments.csv", *pipeline.EXPORT_FILES.values()])
+                  "segments.csv", *pipeline.EXPORT_FILES.values(),
+                  *(f"{name}.csv" for name in TOPIC_TABLES + CLOSENESS_TABLES)])
 
 
 @pytest.fixture(scope="module")
@@ -72,8 +75,10 @@ def test_pipeline_run_writes_every_output(result):
                          "counted": int((~coded["negated"] & ~coded["contrast"]).sum()),
                          "parsed": res.stats["parsed"], "cached": res.stats["cached"]}
     figures = sorted(p.name for p in (out / "figures").iterdir())
-    assert figures == sorted(f"{n}.{e}" for n in ("category_shares", "code_cooccurrence", "code_density_heatmap",
-                                                  "corpus_overview") for e in ("png", "svg"))
+    # four fiches: too few paragraphs to fit topics, so the reference model's are applied (no coherence curve)
+    assert figures == sorted(f"{n}.{e}" for n in ("category_shares", "closeness_poles", "code_cooccurrence",
+                                                  "code_density_heatmap", "corpus_overview", "topic_terms_lda",
+                                                  "topic_terms_nmf", "topic_terms_seeded") for e in ("png", "svg"))
     assert res.report_path == out / "report.html"
     assert sorted(res.files) == sorted([*(out / n for n in OUTPUTS if n != "figures"),
                                         *((out / "figures" / f) for f in figures)])
@@ -251,7 +256,8 @@ def test_cli_version_and_every_help_has_an_example():
 
 def test_python_api_mirrors_the_cli():
     assert ptce_nlp.run is run
-    assert [name for name, _ in pipeline.STAGES] == ["read", "coding", "tables", "exports", "figures", "report"]
+    assert [name for name, _ in pipeline.STAGES] == ["read", "coding", "topics", "closeness", "tables", "exports",
+                                                     "figures", "report"]
 
 
 def test_pipeline_out_must_be_a_folder(fiches, tmp_path):
@@ -273,3 +279,48 @@ def test_importing_the_package_stays_light():
     code = ("import sys, ptce_nlp, ptce_nlp.cli; heavy = [m for m in ('spacy', 'matplotlib') if m in sys.modules]; "
             "assert not heavy, heavy; from ptce_nlp import run, write_report; assert 'matplotlib' in sys.modules")
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+# --------------------------------------------------------------------------- topics and closeness in a run
+
+def test_pipeline_small_corpus_applies_the_reference_model(result):
+    res, _ = result
+    closeness = res.tables["closeness"].set_index("doc_id")
+    scored = closeness.loc[[d for d in FICHES]]
+    assert scored["score"].between(-1.1, 1.1).all()
+    assert list(res.tables["closeness_poles"].columns[:6]) == ["pole", "pole_type", "n_docs", "score", "score_low",
+                                                                "score_high"]
+    assert res.tables["topic_selection"].empty  # k was chosen when the reference model was fitted
+    assert set(res.tables["topic_terms"]["model"]) == {"lda", "nmf", "seeded"}
+    page = lxml.html.fromstring((res.out_dir / "report.html").read_bytes())
+    note = page.get_element_by_id("topics-source").text_content()
+    assert "les thèmes du modèle de référence" in note and "sans réajustement" in note
+    assert "appliqué sans réajustement" in page.get_element_by_id("closeness-source").text_content()
+
+
+def test_pipeline_fits_topics_when_the_corpus_is_large_enough(fiches, tmp_path, monkeypatch):
+    monkeypatch.setattr(pipeline, "MIN_TOPIC_UNITS", 10)
+    res = run([fiches], tmp_path / "out", seed=3, stages=[s for s in pipeline.STAGES if s[0] in
+                                                             ("read", "coding", "topics")])
+    selection = res.tables["topic_selection"]
+    assert set(selection["model"]) == {"lda", "nmf"} and selection["chosen"].sum() == 2
+    terms = res.tables["topic_terms"]
+    for row in selection[selection["chosen"]].itertuples():
+        assert terms[terms["model"] == row.model]["topic"].nunique() == row.k
+
+
+def test_pipeline_fit_without_reference_texts_is_a_clear_error(fiches, tmp_path):
+    result = CliRunner().invoke(main, ["run", str(fiches), "--out", str(tmp_path / "out"), "--fit", "-q"])
+    assert result.exit_code == 4
+    line = result.output.strip().splitlines()[-1]
+    assert line.startswith("Error: reference document(s) ") and "not in the training" in line
+    assert not (tmp_path / "out").exists()
+    assert [p.name for p in tmp_path.iterdir()] == []  # no temporary folder left
+
+
+def test_pipeline_missing_model_fails_before_reading(fiches, tmp_path):
+    result = CliRunner().invoke(main, ["run", str(fiches), "--out", str(tmp_path / "out"), "--model",
+                                       str(tmp_path / "nowhere"), "-q"])
+    assert result.exit_code == 4
+    assert result.output.startswith(f"Error: {tmp_path / 'nowhere'}")
+    assert not (tmp_path / "out").exists()

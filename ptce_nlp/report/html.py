@@ -163,6 +163,7 @@ def render_report(tables: Mapping[str, pd.DataFrame], *, codebook: Codebook, doc
     ...                      documents=corpus.documents)          # doctest: +SKIP
     """
     ctx = _Context(tables, codebook, documents)
+    ctx.notes = {k: str(v) for k, v in (settings or {}).items() if k in ("topics", "closeness")}
     sections = [
         ("corpus", "Corpus", _section_corpus(ctx, failures)),
         ("proximite", "Proximité ESS ↔ cluster", _section_closeness(ctx)),
@@ -211,6 +212,7 @@ class _Context:
         self.tables = tables
         self.codebook = codebook
         self.documents = list(documents)
+        self.notes: dict[str, str] = {}  # where topics and closeness come from (fitted here or a saved model)
         docs = tables.get("documents")
         if not isinstance(docs, pd.DataFrame) or docs.empty:
             docs = pd.DataFrame([{"doc_id": d.doc_id, "format": d.format, "pole": d.metadata.get("pole", ""),
@@ -348,6 +350,8 @@ def _section_closeness(ctx: _Context) -> str:
         out.append(_absent("Les scores de proximité n'ont pas été calculés pour cette analyse "
                            "(tables closeness_poles.csv et closeness.csv absentes)."))
         return "".join(out)
+    if ctx.notes.get("closeness"):
+        out.append(f'<p class="note" id="closeness-source">{e(ctx.notes["closeness"])}</p>')
     poles = ctx.tables["closeness_poles"].sort_values("score", ascending=False, na_position="last")
     types = [t for t in POLE_TYPE_LABELS if t in set(poles["pole_type"].fillna(""))]
     out.append(_pole_type_legend(types))
@@ -567,6 +571,8 @@ def _section_topics(ctx: _Context) -> str:
         out.append(_absent("Les modèles de thèmes n'ont pas été calculés pour cette analyse "
                            "(tables topic_*.csv absentes)."))
         return "".join(out)
+    if ctx.notes.get("topics"):
+        out.append(f'<p class="note" id="topics-source">{e(ctx.notes["topics"])}</p>')
     terms = ctx.tables["topic_terms"]
     segments = ctx.tables.get("topic_segments") if _has(ctx.tables, "topic_segments") else None
     models = [m for m in ("seeded", "lda", "nmf") if m in set(terms["model"])]
