@@ -18,8 +18,7 @@ $(STAMP): pyproject.toml
 
 # The main job on the bundled corpus, into out/.
 analyse: $(STAMP)
-	$(BIN)/ptce-nlp ingest corpus --out out
-	$(BIN)/ptce-nlp code corpus --out out
+	$(BIN)/ptce-nlp run corpus --out out
 
 # The whole test suite.
 test: $(STAMP)
@@ -45,6 +44,7 @@ distclean: clean
 	rm -rf $(VENV) *.egg-info
 
 # Refit the reference model of models/reference on the bundled corpus (fixed seed: same arrays every time;
-# only the date in model_card.json changes). Topic tables of the fit go to out/model_fit.
+# only the date in model_card.json changes). The topic tables of the fit are not kept.
 model: $(STAMP)
-	$(BIN)/ptce-nlp topics corpus --out out/model_fit --save-model models/reference --seed 0 --quiet
+	tmp=$$(mktemp -d) && $(BIN)/ptce-nlp topics corpus --out $$tmp --save-model models/reference --seed 0 --quiet; \
+	status=$$?; rm -rf $$tmp; exit $$status
