@@ -207,3 +207,10 @@ def test_coding_verb_fix_leaves_other_words():
     assert fix_verb_lemma("COOPÉRATIVE", "COOPÉRATIVE", "VERB") == "COOPÉRATIVE"
     assert fix_verb_lemma("mutualise", "mutualise", "NOUN") == "mutualise"
     assert fix_verb_lemma("prend", "prendre", "VERB") == "prendre"
+
+
+def test_coding_accent_insensitive_option(code):
+    text = "La cooperation et le developpement local."  # typed without accents, as in some fiches
+    assert [c for c, *_ in _rows(code(text))] == []
+    assert [(c, t) for c, t, *_ in _rows(code(text, accent_insensitive=True))] == [
+        ("valeurs_ess.cooperation", "cooperation")]
