@@ -58,7 +58,13 @@ class ParsedDocument:
 
     @property
     def n_tokens(self) -> int:
-        return sum(1 for t in self.doc if not (t.is_punct or t.is_space))
+        """Words of the parse: tokens that are neither punctuation nor white space."""
+        from spacy.attrs import IS_PUNCT, IS_SPACE
+
+        if not len(self.doc):
+            return 0
+        flags = self.doc.to_array([IS_PUNCT, IS_SPACE])
+        return int((flags.sum(axis=1) == 0).sum())
 
 
 @dataclass

@@ -2,9 +2,10 @@
 
 The matcher is a spaCy component, ``ptce_coder``: it sets each token's
 ``norm_`` to its matching key (lower-cased lemma, straight apostrophe,
-optionally without accents), runs a :class:`spacy.matcher.Matcher` built from
-the codebook's patterns (``NORM`` for lemma patterns, ``LOWER`` for surface
-forms, ``{"OP": "{0,2}"}`` for gaps), keeps the longest match within a code,
+optionally without accents), runs :class:`spacy.matcher.PhraseMatcher` built
+from the codebook's patterns (``NORM`` for lemma patterns, ``LOWER`` for
+surface forms; a pattern with ``*`` gaps is anchored on its first part and
+completed 0-2 words further), keeps the longest match within a code,
 drops matches overlapped by the code's exclusions, and stores the result in
 ``doc.spans["ptce_codes"]`` (span label = code id) with the ``negated`` and
 ``contrast`` flags in ``span._.ptce_negated`` / ``span._.ptce_contrast``.
@@ -25,6 +26,8 @@ from __future__ import annotations
 import unicodedata
 from dataclasses import dataclass
 from typing import Iterable, Sequence
+
+import numpy as np
 
 from .codebook import GAP, MAX_GAP, Codebook
 
@@ -76,7 +79,7 @@ class Match:
 
 
 class Coder:
-    """Compiles a codebook into a spaCy Matcher and codes docs.
+    """Compiles a codebook into spaCy phrase matchers and codes docs.
 
     Parameters
     ----------
@@ -91,49 +94,45 @@ class Coder:
         self._matchers: dict[int, object] = {}
 
     def _matcher(self, vocab):
-        """The compiled matchers for ``vocab``: phrase matchers for fixed sequences, a Matcher for gaps.
+        """The compiled phrase matchers for ``vocab``.
 
         Fixed-length patterns (most of a codebook) go to two
         :class:`spacy.matcher.PhraseMatcher` (on ``NORM``, which holds the
         lemma key, and on ``LOWER`` for surface forms): they cost one hash
-        look-up per token whatever their number. Only patterns with gaps need
-        the :class:`spacy.matcher.Matcher` state machine.
+        look-up per token whatever their number. A pattern with gaps
+        (``retour à * emploi``) is found by its first fixed part, then its
+        other parts are looked for 0 to :data:`MAX_GAP` words (not
+        punctuation) further: the rare anchors cost less than a
+        :class:`spacy.matcher.Matcher` state machine on every token.
         """
         key = id(vocab)
         if key not in self._matchers:
-            from spacy.matcher import Matcher, PhraseMatcher
+            from spacy.matcher import PhraseMatcher
             from spacy.tokens import Doc
 
-            gaps = Matcher(vocab)
             by_norm = PhraseMatcher(vocab, attr="NORM")
             by_lower = PhraseMatcher(vocab, attr="LOWER")
             accents = not self.accent_insensitive
+            self._gaps = []
             for code in self.codebook:
-                labelled = [(f"{code.id}\t{i}", p) for i, p in enumerate(code.patterns)]
-                labelled += [(f"{code.id}\tx{i}", p) for i, p in enumerate(code.exclusions)]
-                for label, p in labelled:
+                labelled = [(f"{i}", p) for i, p in enumerate(code.patterns)]
+                labelled += [(f"x{i}", p) for i, p in enumerate(code.exclusions)]
+                for which, p in labelled:
                     if GAP in p.tokens:
-                        gaps.add(label, [self._spacy_pattern(p.tokens, p.kind)])
-                    elif p.kind == "surface":
-                        by_lower.add(label, [Doc(vocab, words=list(p.tokens))])
+                        segments = _segments([token_key(t, accents=accents) if t != GAP else GAP for t in p.tokens])
+                        self._gaps.append((code.id, which, segments[1:]))
+                        words, label = segments[0], f"{code.id}\tg{len(self._gaps) - 1}"
                     else:
-                        doc = Doc(vocab, words=list(p.tokens))
+                        words, label = list(p.tokens), f"{code.id}\t{which}"
+                    if p.kind == "surface":
+                        by_lower.add(label, [Doc(vocab, words=words)])
+                    else:
+                        doc = Doc(vocab, words=words)
                         for token in doc:
                             token.norm_ = token_key(token.text, accents=accents)
                         by_norm.add(label, [doc])
-            self._matchers = {key: tuple(m for m in (by_norm, by_lower, gaps) if len(m))}
+            self._matchers = {key: tuple(m for m in (by_norm, by_lower) if len(m))}
         return self._matchers[key]
-
-    def _spacy_pattern(self, tokens: Sequence[str], kind: str) -> list[dict]:
-        out: list[dict] = []
-        for t in tokens:
-            if t == GAP:
-                out.append({"IS_PUNCT": False, "OP": f"{{0,{MAX_GAP}}}"})
-            elif kind == "surface":
-                out.append({"LOWER": t})
-            else:
-                out.append({"NORM": token_key(t, accents=not self.accent_insensitive)})
-        return out
 
     def set_keys(self, doc) -> _Tokens:
         """Set each token's ``norm_`` to its matching key; return the token strings coding needs."""
@@ -146,8 +145,15 @@ class Coder:
         strings = doc.vocab.strings
         found: dict[str, list[tuple[int, int, str]]] = {}
         excluded: dict[str, list[tuple[int, int]]] = {}
+        hits: list[tuple[str, str, int, int]] = []
         for match_id, start, end in raw:
             code_id, which = strings[match_id].split("\t")
+            if which.startswith("g"):
+                code_id, which, rest = self._gaps[int(which[1:])]
+                hits.extend((code_id, which, start, e) for e in _gap_ends(tokens, end, rest))
+            else:
+                hits.append((code_id, which, start, end))
+        for code_id, which, start, end in hits:
             if which.startswith("x"):
                 excluded.setdefault(code_id, []).append((start, end))
             else:
@@ -166,21 +172,75 @@ class Coder:
 
 
 def _tokens_of(doc, *, norms: bool = False, accents: bool = True) -> _Tokens:
-    """The per-token strings of a doc, in one pass (building spaCy Token objects is what costs).
+    """The per-token strings of a doc, read through ``Doc.to_array`` (no Token objects: they are what costs).
 
-    With ``norms``, also sets each token's ``norm_`` to its matching key (the Matcher reads ``NORM``).
+    With ``norms``, also sets each token's ``NORM`` to its matching key (the phrase matcher reads it),
+    in one ``Doc.from_array`` call.
     """
-    tokens = _Tokens([], [], [], [])
-    for token in doc:
-        text = token.text
-        key = token_key(token.lemma_ or text)
-        if norms:
-            token.norm_ = key if accents else strip_accents(key)
-        tokens.texts.append(text)
-        tokens.lowers.append(token.lower_.replace("’", "'"))
-        tokens.keys.append(key)
-        tokens.sent_starts.append(bool(token.is_sent_start))
+    from spacy.attrs import IS_PUNCT, LEMMA, LOWER, NORM, ORTH, SENT_START
+
+    strings = doc.vocab.strings
+    columns = doc.to_array([ORTH, LOWER, LEMMA, SENT_START, IS_PUNCT]).T.tolist() if len(doc) else [[]] * 5
+    text_of: dict[int, str] = {}
+    key_of: dict[tuple[int, int], str] = {}
+    texts, lowers, keys, norm_keys = [], [], [], []
+    for orth, lower, lemma in zip(columns[0], columns[1], columns[2]):
+        text = text_of.get(orth)
+        if text is None:
+            text = text_of[orth] = strings[orth]
+        low = text_of.get(lower)
+        if low is None:
+            low = text_of[lower] = strings[lower].replace("’", "'")
+        key = key_of.get((lemma, orth))
+        if key is None:
+            key = key_of[(lemma, orth)] = token_key((strings[lemma] if lemma else "") or text)
+        texts.append(text)
+        lowers.append(low)
+        keys.append(key)
+    tokens = _Tokens(texts, lowers, keys, [v == 1 for v in columns[3]], [bool(v) for v in columns[4]], keys)
+    if norms:
+        if not accents:
+            stripped = {k: strip_accents(k) for k in set(keys)}
+            tokens.norms = [stripped[k] for k in keys]
+        hashes = {k: strings.add(k) for k in set(tokens.norms)}
+        if len(doc):
+            doc.from_array([NORM], np.array([hashes[k] for k in tokens.norms], dtype=np.uint64).reshape(-1, 1))
     return tokens
+
+
+def _segments(words: Sequence[str]) -> list[list[str]]:
+    """``[a, b, *, c]`` -> ``[[a, b], [c]]``: the fixed parts of a pattern with gaps."""
+    out: list[list[str]] = [[]]
+    for word in words:
+        if word == GAP:
+            out.append([])
+        else:
+            out[-1].append(word)
+    return out
+
+
+def _gap_ends(tokens: _Tokens, end: int, rest: Sequence[Sequence[str]]) -> list[int]:
+    """Ends of the matches of a gapped pattern whose first part ends at token ``end``.
+
+    Each further part must follow within 0 to :data:`MAX_GAP` tokens that are not punctuation; every
+    possible end is returned (the longest match wins later, as with spaCy's Matcher).
+    """
+    ends = [end]
+    n = len(tokens.norms)
+    for part in rest:
+        k = len(part)
+        following = []
+        for e in ends:
+            for gap in range(MAX_GAP + 1):
+                at = e + gap
+                if gap and tokens.punct[at - 1]:
+                    break
+                if at + k <= n and tokens.norms[at:at + k] == list(part):
+                    following.append(at + k)
+        ends = sorted(set(following))
+        if not ends:
+            break
+    return ends
 
 
 def clause_scopes(doc) -> "_Clauses":
@@ -194,12 +254,15 @@ def clause_scopes(doc) -> "_Clauses":
 
 @dataclass
 class _Tokens:
-    """Per-token strings of a doc: text, lower case (straight apostrophe), lemma key, sentence start."""
+    """Per-token strings of a doc: text, lower case (straight apostrophe), lemma key, sentence start,
+    punctuation, and the matching key (the lemma key, without accents when matching ignores them)."""
 
     texts: list[str]
     lowers: list[str]
     keys: list[str]
     sent_starts: list[bool]
+    punct: list[bool]
+    norms: list[str]
 
 
 def _longest(spans: Iterable[tuple[int, int, str]]) -> list[tuple[int, int, str]]:
