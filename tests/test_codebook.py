@@ -136,3 +136,17 @@ def test_codebook_shipped_codebooks_have_no_lemma_warnings(name):
 
     text = resources.files("ptce_nlp").joinpath(f"data/{SHIPPED[name]}").read_text("utf-8")
     assert Codebook.from_yaml_text(text, source=name).warnings == []
+
+
+def test_codebook_lemma_check_remembers_words(monkeypatch):
+    import ptce_nlp.codebook as codebook_module
+
+    text = GOOD.replace("      - insertion * professionnel", "      - démarche ascendant\n      - pôles territoriaux")
+    first = Codebook.from_yaml_text(text, source="w.yaml").warnings
+
+    def boom(word):
+        raise AssertionError(f"{word!r} was looked up again")
+
+    monkeypatch.setattr(codebook_module, "suggest_lemma", boom)
+    assert Codebook.from_yaml_text(text, source="w.yaml").warnings == first
+    assert len(first) == 2 and all("pôles territoriaux" in w for w in first)
