@@ -50,7 +50,7 @@ class Browser:
                 "--remote-debugging-port=0", f"--user-data-dir={self._profile}",
                 f"--window-size={self.width},{self.height}", "about:blank"]
         self._proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
-                                      env={**os.environ, "LANG": "fr_FR.UTF-8"})
+                                      env={**os.environ, "LANG": "fr_FR.UTF-8", "TMPDIR": self._profile})
         port = self._wait_port()
         targets = self._json(port, "/json/list")
         page = next(t for t in targets if t.get("type") == "page")
