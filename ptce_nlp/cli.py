@@ -328,12 +328,6 @@ def kwic(paths, code_id, category, lemma, window, csv_path, codebook_path, cache
 
 # --------------------------------------------------------------------------- topics and closeness (issue 4)
 
-def _write_tables(tables, out_dir: Path) -> list[Path]:
-    from .io import write_csv
-
-    return [write_csv(frame, out_dir / f"{name}.csv") for name, frame in tables.items()]
-
-
 @main.command(epilog=EXIT_CODES_HELP)
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False, path_type=Path),
@@ -363,6 +357,7 @@ def topics(paths, out_dir, model_dir, unit, k_min, k_max, k_fixed, seed, codeboo
       ptce-nlp topics corpus --out out
       ptce-nlp topics corpus --out out --save-model models/reference
     """
+    from .export import write_tables
     from .features import extract_units
     from .topics import fit_topics
 
@@ -379,7 +374,7 @@ def topics(paths, out_dir, model_dir, unit, k_min, k_max, k_fixed, seed, codeboo
     units = extract_units(result.parsed, result.coded, book, unit=unit)
     fixed = {"lda": k_fixed, "nmf": k_fixed} if k_fixed else None
     fitted = fit_topics(units, book, ks=range(k_min, k_max + 1), n_topics=fixed, random_state=seed)
-    written = _write_tables(fitted.tables, out_dir)
+    written = write_tables(fitted.tables, out_dir)
     if model_dir is not None:
         from .closeness import ClosenessModel
         from .models import save_model
@@ -426,8 +421,9 @@ def closeness(paths, model_dir, out_dir, cache_dir, no_cache, jobs, quiet):
       ptce-nlp closeness corpus --model models/reference --out out
       ptce-nlp closeness nouvelles_fiches/ --model models/reference --out res
     """
-    from .features import extract_units
     from .closeness import closeness_tables
+    from .export import write_tables
+    from .features import extract_units
     from .models import load_model
 
     ctx = click.get_current_context()
@@ -440,7 +436,7 @@ def closeness(paths, model_dir, out_dir, cache_dir, no_cache, jobs, quiet):
                           accent_insensitive=False, quiet=quiet)
     units = extract_units(result.parsed, result.coded, saved.codebook, unit=saved.closeness.unit_)
     tables = closeness_tables(saved.closeness, units)
-    written = _write_tables(tables, out_dir)
+    written = write_tables(tables, out_dir)
     if not quiet:
         n_empty = int(tables["closeness"]["score"].isna().sum())
         click.echo(f"Scored {len(documents)} document(s) with {model_dir}"

@@ -94,6 +94,17 @@ class Code:
         """The top-level id (``valeurs_ess`` for ``valeurs_ess.insertion``)."""
         return self.id.split(".")[0]
 
+    def pattern_dict(self) -> dict[str, list[str]]:
+        """The patterns as the YAML codebook writes them: ``lemmas``, ``surface``, ``exclude`` (when any)."""
+        out: dict[str, list[str]] = {}
+        for key, kind in (("lemmas", "lemma"), ("surface", "surface")):
+            values = [p.text for p in self.patterns if p.kind == kind]
+            if values:
+                out[key] = values
+        if self.exclusions:
+            out["exclude"] = [p.text for p in self.exclusions]
+        return out
+
 
 @dataclass
 class Codebook:
@@ -223,12 +234,7 @@ class Codebook:
             if c.parent:
                 item["parent"] = c.parent
             item.update(label=c.label, description=c.description, color=c.color)
-            for key, kind in (("lemmas", "lemma"), ("surface", "surface")):
-                values = [p.text for p in c.patterns if p.kind == kind]
-                if values:
-                    item[key] = values
-            if c.exclusions:
-                item["exclude"] = [p.text for p in c.exclusions]
+            item.update(c.pattern_dict())
             out["codes"].append(item)
         return out
 

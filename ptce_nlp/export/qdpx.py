@@ -267,14 +267,7 @@ def code_names(codebook: Codebook) -> dict[str, str]:
 
 
 def _code_meta(code: Code) -> dict:
-    meta: dict = {"id": code.id}
-    for key, kind in (("lemmas", "lemma"), ("surface", "surface")):
-        values = [p.text for p in code.patterns if p.kind == kind]
-        if values:
-            meta[key] = values
-    if code.exclusions:
-        meta["exclude"] = [p.text for p in code.exclusions]
-    return meta
+    return {"id": code.id, **code.pattern_dict()}
 
 
 def _code_description(code: Code) -> str:
