@@ -15,6 +15,7 @@ whose tables are pandas DataFrames:
 from __future__ import annotations
 
 import bisect
+import functools
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -50,11 +51,16 @@ class ParsedDocument:
     segments: list[Segment]
     doc: object  # spacy.tokens.Doc of clean.text
 
-    def sentence_at(self, start_char: int) -> str:
+    @functools.cached_property
+    def _sentence_index(self) -> tuple[list[int], list[str]]:
         sentences = [s for s in self.segments if s.kind == "sentence"]
-        starts = [s.start_char for s in sentences]
+        return [s.start_char for s in sentences], [s.segment_id for s in sentences]
+
+    def sentence_at(self, start_char: int) -> str:
+        """The id of the sentence holding ``start_char`` (an offset into the original text)."""
+        starts, ids = self._sentence_index
         i = bisect.bisect_right(starts, start_char) - 1
-        return sentences[i].segment_id if i >= 0 else ""
+        return ids[i] if i >= 0 else ""
 
     @property
     def n_tokens(self) -> int:

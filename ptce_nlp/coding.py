@@ -42,6 +42,9 @@ _CONTRAST_CUES = (
     ("à", "le", "inverse", "de"), ("au", "contraire", "de"), ("à", "le", "opposé", "de"),
     ("par", "contraste", "avec"), ("loin", "de"), ("à", "le", "encontre", "de"),
 )
+_CLAUSE_WORDS = frozenset({"mais", "cependant", "pourtant", "alors", "tandis"})
+_NEG_FIRST = frozenset(_NEG_PARTICLES | _NEG_PREFIX)
+_NEG_PHRASE_FIRST = frozenset(phrase[0] for phrase in _NEG_PHRASES)
 _CONTRAST_BY_FIRST: dict[str, list[tuple[str, ...]]] = {}
 for _cue in _CONTRAST_CUES:
     _CONTRAST_BY_FIRST.setdefault(_cue[0], []).append(_cue)
@@ -285,23 +288,28 @@ class _Clauses:
         self.clause_of = [0] * n
         self.sent_end = [n] * n
         clause = 0
+        starts = tokens.sent_starts
+        texts = self.texts
         for i in range(n):
-            if tokens.sent_starts[i] and i:
+            if starts[i] and i:
                 clause += 1
             self.clause_of[i] = clause
-            if self.texts[i] in _CLAUSE_PUNCT or lowers[i] in ("mais", "cependant", "pourtant", "alors", "tandis"):
+            if texts[i] in _CLAUSE_PUNCT or lowers[i] in _CLAUSE_WORDS:
                 clause += 1
         end = n
         for i in range(n - 1, -1, -1):
             self.sent_end[i] = end
-            if tokens.sent_starts[i]:
+            if starts[i]:
                 end = i
+        # only tokens that can open a cue are examined: most tokens are none
         self.neg_cue_at: dict[int, list[int]] = {}
-        for i in range(n):
+        candidates = {i for i, w in enumerate(lowers) if w in _NEG_FIRST}
+        candidates.update(i for i, k in enumerate(self.keys) if k in _NEG_PHRASE_FIRST)
+        for i in sorted(candidates):
             if self._is_negation_cue(i):
                 self.neg_cue_at.setdefault(self.clause_of[i], []).append(i)
         self.contrast_mask = [False] * n
-        for i in range(n):
+        for i in [i for i, k in enumerate(self.keys) if k in _CONTRAST_BY_FIRST]:
             if self._contrast_cue(i):
                 self._mark_contrast(i)
 
