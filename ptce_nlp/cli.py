@@ -79,8 +79,9 @@ def main(ctx: click.Context, debug: bool) -> None:
     clusters, pôles de compétitivité): ingest, code, score, export, report.
 
     \b
-    Example:
-      ptce-nlp ingest corpus --out out
+    Examples:
+      ptce-nlp run corpus --out out        # the whole job: open out/report.html
+      ptce-nlp code corpus --out out       # coded segments only
     """
     ctx.obj = {"debug": debug}
 
