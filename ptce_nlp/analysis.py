@@ -146,9 +146,9 @@ def document_counts(parsed: Sequence[ParsedDocument], coded: pd.DataFrame, codeb
     for column in ("code_id", "category"):
         n_all = coded.groupby(["doc_id", column]).size()
         scored = coded[scored_mask]
-        n = scored.groupby(["doc_id", column]).size()
-        sentences = scored.groupby(["doc_id", column])["segment_id"].nunique()
-        for key, value in n_all.items():
+        n = scored.groupby(["doc_id", column]).size().to_dict()
+        sentences = scored.groupby(["doc_id", column])["segment_id"].nunique().to_dict()
+        for key, value in n_all.to_dict().items():
             tallies[key] = (int(n.get(key, 0)), int(value), int(sentences.get(key, 0)))
     rows = []
     for p in parsed:

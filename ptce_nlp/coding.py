@@ -95,6 +95,7 @@ class Coder:
         self.codebook = codebook
         self.accent_insensitive = accent_insensitive
         self._matchers: dict[int, object] = {}
+        self._strings: dict[tuple[int, str], dict] = {}  # per vocab: string hash -> text, lower, key
 
     def _matcher(self, vocab):
         """The compiled phrase matchers for ``vocab``.
@@ -139,7 +140,8 @@ class Coder:
 
     def set_keys(self, doc) -> _Tokens:
         """Set each token's ``norm_`` to its matching key; return the token strings coding needs."""
-        return _tokens_of(doc, norms=True, accents=not self.accent_insensitive)
+        memo = self._strings.setdefault(id(doc.vocab), {"text": {}, "lower": {}, "key": {}})
+        return _tokens_of(doc, norms=True, accents=not self.accent_insensitive, memo=memo)
 
     def match(self, doc) -> list[Match]:
         """Code one parsed doc (sets token norms to lemma keys first)."""
@@ -174,40 +176,44 @@ class Coder:
         return out
 
 
-def _tokens_of(doc, *, norms: bool = False, accents: bool = True) -> _Tokens:
+def _tokens_of(doc, *, norms: bool = False, accents: bool = True, memo: dict | None = None) -> _Tokens:
     """The per-token strings of a doc, read through ``Doc.to_array`` (no Token objects: they are what costs).
 
-    With ``norms``, also sets each token's ``NORM`` to its matching key (the phrase matcher reads it),
-    in one ``Doc.from_array`` call.
+    Strings are looked up once per distinct hash (once per ``memo``, kept across the docs of one
+    vocab) and spread over the tokens with numpy. With ``norms``,
+    also sets each token's ``NORM`` to its matching key (the phrase matcher reads it), in one
+    ``Doc.from_array`` call.
     """
     from spacy.attrs import IS_PUNCT, LEMMA, LOWER, NORM, ORTH, SENT_START
 
     strings = doc.vocab.strings
-    columns = doc.to_array([ORTH, LOWER, LEMMA, SENT_START, IS_PUNCT]).T.tolist() if len(doc) else [[]] * 5
-    text_of: dict[int, str] = {}
-    key_of: dict[tuple[int, int], str] = {}
-    texts, lowers, keys, norm_keys = [], [], [], []
-    for orth, lower, lemma in zip(columns[0], columns[1], columns[2]):
-        text = text_of.get(orth)
-        if text is None:
-            text = text_of[orth] = strings[orth]
-        low = text_of.get(lower)
-        if low is None:
-            low = text_of[lower] = strings[lower].replace("’", "'")
-        key = key_of.get((lemma, orth))
-        if key is None:
-            key = key_of[(lemma, orth)] = token_key((strings[lemma] if lemma else "") or text)
-        texts.append(text)
-        lowers.append(low)
-        keys.append(key)
-    tokens = _Tokens(texts, lowers, keys, [v == 1 for v in columns[3]], [bool(v) for v in columns[4]], keys)
+    if not len(doc):
+        return _Tokens([], [], [], [], [], [])
+    array = doc.to_array([ORTH, LOWER, LEMMA, SENT_START, IS_PUNCT])
+
+    memo = memo if memo is not None else {"text": {}, "lower": {}, "key": {}}
+
+    def spread(hashes, kind, convert):
+        known = memo[kind]
+        distinct, inverse = np.unique(hashes, return_inverse=True)
+        values = np.empty(len(distinct), dtype=object)
+        values[:] = [known[h] if h in known else known.setdefault(h, convert(h)) for h in distinct.tolist()]
+        return values, inverse
+
+    texts, orth_at = spread(array[:, 0], "text", strings.__getitem__)
+    lowers, lower_at = spread(array[:, 1], "lower", lambda h: strings[h].replace("’", "'"))
+    # the key comes from the lemma, or from the token text when the lemma is empty (hash 0)
+    source = np.where(array[:, 2] != 0, array[:, 2], array[:, 0])
+    keys, key_at = spread(source, "key", lambda h: token_key(strings[h]))
+    key_list = keys[key_at].tolist()
+    tokens = _Tokens(texts[orth_at].tolist(), lowers[lower_at].tolist(), key_list,
+                     (array[:, 3] == 1).tolist(), (array[:, 4] != 0).tolist(), key_list)
     if norms:
+        norm_of = keys if accents else np.array([strip_accents(k) for k in keys], dtype=object)
         if not accents:
-            stripped = {k: strip_accents(k) for k in set(keys)}
-            tokens.norms = [stripped[k] for k in keys]
-        hashes = {k: strings.add(k) for k in set(tokens.norms)}
-        if len(doc):
-            doc.from_array([NORM], np.array([hashes[k] for k in tokens.norms], dtype=np.uint64).reshape(-1, 1))
+            tokens.norms = norm_of[key_at].tolist()
+        hashes = np.array([strings.add(k) for k in norm_of.tolist()], dtype=np.uint64)
+        doc.from_array([NORM], hashes[key_at].reshape(-1, 1))
     return tokens
 
 

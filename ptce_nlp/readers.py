@@ -102,6 +102,9 @@ def _check_lines(path: Path) -> bytes:
     return b"".join(parts)
 
 
+_CONTROLS = re.compile(r"[\x00-\x08\x0b\x0e-\x1f]")  # control characters other than \t \n \f \r
+
+
 def decode_bytes(data: bytes, path: Path) -> tuple[str, str]:
     """Decode a text file: BOM, UTF-8, UTF-16 without BOM, then Western encodings.
 
@@ -126,7 +129,7 @@ def decode_bytes(data: bytes, path: Path) -> tuple[str, str]:
         encoding = "utf-8"
     except UnicodeDecodeError:
         text, encoding = _decode_western(data, path)
-    controls = sum(1 for c in text[:20000] if ord(c) < 32 and c not in "\n\r\t\x0c")
+    controls = len(_CONTROLS.findall(text, 0, 20000))
     if controls > 0.01 * min(len(text), 20000):
         raise NotTextError(path, "binary content (control characters): not a text file")
     return text, encoding

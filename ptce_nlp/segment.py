@@ -48,6 +48,16 @@ def iter_paragraphs(clean: CleanText) -> Iterator[tuple[int, int]]:
             yield a, b
 
 
+def _word_before(text: str, end: int):
+    """The run of letters ending at ``end`` (a match of _WORD_BEFORE_RE), looking back a short window
+    first: searching from the paragraph's start at every full stop is quadratic in long paragraphs."""
+    window = max(0, end - 48)
+    word = _WORD_BEFORE_RE.search(text, window, end)
+    if word and word.start() == window and window:
+        word = _WORD_BEFORE_RE.search(text, 0, end)  # a 48-letter run: the word may start earlier
+    return word
+
+
 def iter_sentences(paragraph: str) -> Iterator[tuple[int, int]]:
     """Half-open spans of the sentences of one cleaned paragraph.
 
@@ -60,7 +70,7 @@ def iter_sentences(paragraph: str) -> Iterator[tuple[int, int]]:
     start = 0
     for m in _SENTENCE_END_RE.finditer(paragraph):
         if m.group(1) == ".":
-            word = _WORD_BEFORE_RE.search(paragraph, 0, m.start(1))
+            word = _word_before(paragraph, m.start(1))
             if word and (word.group(1).lower() in _ABBREVIATIONS
                          or (len(word.group(1)) == 1 and word.group(1).isupper())):
                 continue

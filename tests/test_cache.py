@@ -81,3 +81,20 @@ def test_cache_no_cache_writes_nothing(tmp_path, use_cache):
     code_documents(docs, Codebook.shipped(), cache_dir=tmp_path, use_cache=use_cache)
     assert any(tmp_path.rglob("*.npz")) is use_cache
     assert any(tmp_path.rglob("*.spacy")) is use_cache
+
+
+@pytest.mark.parametrize("foreign", ["Un autre texte, tout autre.", "Un pôle mutualise des moyens.", ""])
+def test_cache_foreign_parse_file_is_a_miss(tmp_path, foreign):
+    from spacy.tokens import DocBin
+
+    from ptce_nlp.nlp import DOC_ATTRS, ParseCache, load_nlp, parse_texts, pipeline_settings
+
+    text = "Le pôle mutualise des locaux."
+    nlp = load_nlp()
+    cache = ParseCache(tmp_path, pipeline_settings())
+    # the parse of another text (same length for the second one), stored under this text's name
+    cache.store.put(text.encode("utf-8"), DocBin(attrs=DOC_ATTRS, docs=[nlp(foreign)]).to_bytes())
+    assert cache.load(text, nlp.vocab) is None
+    docs, _ = parse_texts([text], cache_dir=tmp_path)
+    assert docs[0].text == text
+    assert cache.load(text, nlp.vocab).text == text

@@ -91,3 +91,22 @@ def test_segment_property_offsets_on_random_text(text):
     doc = Document("r", text, "txt")
     segs = segment_document(doc, clean=clean_text(text, lexicon=FrenchLexicon(["économique"])))
     _check_offsets(doc, segs)
+
+
+_CHUNKS = st.one_of(st.text(alphabet="abÉ", min_size=1, max_size=70), st.sampled_from([" ", ". ", "M", "3", "\n"]))
+
+
+@given(st.lists(_CHUNKS, max_size=12).map("".join), st.integers(min_value=0, max_value=400))
+def test_segment_word_before_matches_a_search_from_the_start(text, end):
+    from ptce_nlp.segment import _WORD_BEFORE_RE, _word_before
+
+    end = min(end, len(text))
+    expected, got = _WORD_BEFORE_RE.search(text, 0, end), _word_before(text, end)
+    assert (expected and expected.span()) == (got and got.span())
+
+
+def test_segment_abbreviation_after_a_long_word_and_a_long_paragraph():
+    long_word = "a" * 60
+    paragraph = ("Des mots. " * 50) + f"Le {long_word}. Voir p. 3 et M. Porter. Fin."
+    sentences = [paragraph[a:b] for a, b in iter_sentences(paragraph)]
+    assert sentences[-3:] == [f"Le {long_word}.", "Voir p. 3 et M. Porter.", "Fin."]
