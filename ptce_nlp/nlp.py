@@ -44,6 +44,9 @@ LEMMA_CORRECTIONS: tuple[tuple[dict, str], ...] = (
     ({"LOWER": "spl"}, "SPL"),
     ({"LOWER": "pme"}, "PME"),
     ({"LOWER": "r&d"}, "R&D"),
+    # tagged ADJ or VERB in some contexts, the form is then cut to "territoir" / "attractiviter"
+    ({"LOWER": {"IN": ["territoire", "territoires"]}}, "territoire"),
+    ({"LOWER": {"IN": ["attractivité", "attractivités"]}}, "attractivité"),
 )
 
 
