@@ -1,15 +1,17 @@
-"""Build labelled_sentences.csv from candidates.csv + pass1_labels.txt + pass2_changes.txt.
+"""Build labelled_sentences.csv from the two labelling rounds (see README.md).
+
+Round 1: candidates.csv + pass1_labels.txt + pass2_changes.txt (one annotator).
+Round 2: round2/candidates_round2.csv + round2/labels_A.txt and labels_B.txt
+(two independent annotators), their disagreements settled by
+round2/adjudication.txt.
 
 Text, offsets and segment ids are re-read from ptce_nlp.ingest so that the
-`text` column is exactly the segment text. Split: within each source stratum,
-rows are shuffled with numpy default_rng(SPLIT_SEED) and the first half
-(rounded alternately up/down across strata) goes to 'dev', the rest to 'test'.
+`text` column is exactly the segment text. Split: round 1 is `dev` (the
+codebook was tuned on it), round 2 is `test` (held out: never used for tuning).
 """
-import numpy as np
 import pandas as pd
 import ptce_nlp
 
-SPLIT_SEED = 2026
 D = 'tests/data/'
 CATS = ['territorialisation', 'gouvernance', 'valeurs_ess', 'discours_cluster']
 
@@ -52,20 +54,43 @@ for _, r in sel.iterrows():
 out = pd.DataFrame(rows)
 out.insert(0, 'id', [f's{i:03d}' for i in range(1, len(out) + 1)])
 
-rng = np.random.default_rng(SPLIT_SEED)
-out['split'] = ''
-up = True
-for st in order:
-    idx = out.index[out.source_type == st].to_numpy()
-    idx = rng.permutation(idx)
-    n_dev = (len(idx) + 1) // 2 if up else len(idx) // 2
-    if len(idx) % 2:
-        up = not up
-    out.loc[idx[:n_dev], 'split'] = 'dev'
-    out.loc[idx[n_dev:], 'split'] = 'test'
+out['split'] = 'dev'
+out['round'] = 1
+
+
+def read_labels(path):
+    """key -> list of 4 ints, or ['X']; text after '#' is a comment."""
+    labels = {}
+    for line in open(path, encoding='utf-8'):
+        body = line.split('#')[0].split()
+        if body:
+            labels[body[0]] = body[1:] if body[1:] == ['X'] else [int(v) for v in body[1:]]
+    return labels
+
+
+R2 = D + 'round2/'
+cand2 = pd.read_csv(R2 + 'candidates_round2.csv')
+a, b = read_labels(R2 + 'labels_A.txt'), read_labels(R2 + 'labels_B.txt')
+settled = read_labels(R2 + 'adjudication.txt')
+assert list(a) == list(b) == list(cand2.key), 'annotator files must list the candidates in order'
+assert set(settled) == {k for k in a if a[k] != b[k]}, 'adjudication must settle exactly the disagreements'
+rows2 = []
+for r in cand2.itertuples():
+    labels = settled.get(r.key, a[r.key])
+    if labels == ['X']:
+        continue
+    seg = segs.loc[(r.doc_id, r.segment_id)]
+    assert ' '.join(seg.text.split()) == ' '.join(r.text.split())
+    rows2.append(dict(source=r.doc_id, segment_id=r.segment_id, start_char=int(seg.start_char),
+                      end_char=int(seg.end_char), text=seg.text, source_type=r.key.rsplit(':', 1)[0],
+                      **dict(zip(CATS, labels)), key=r.key, split='test', round=2))
+out2 = pd.DataFrame(rows2)
+out2.insert(0, 'id', [f's{i:03d}' for i in range(len(out) + 1, len(out) + len(out2) + 1)])
+out = pd.concat([out, out2], ignore_index=True)
 
 cols = ['id', 'source', 'segment_id', 'start_char', 'end_char', 'text'] + CATS + ['split']
 out[cols].to_csv(D + 'labelled_sentences.csv', index=False, encoding='utf-8')
 # side table (not needed by the tool): source type and sampling key per id
-out[['id', 'source_type', 'key']].to_csv(D + 'sentence_provenance.csv', index=False)
-print(len(out), 'rows; excluded during labelling:', excluded, '; pass-2 label changes:', n_changed)
+out[['id', 'source_type', 'key', 'round']].to_csv(D + 'sentence_provenance.csv', index=False)
+print(len(out), 'rows;', (out['round'] == 2).sum(), 'from round 2; round-1 exclusions:', excluded,
+      '; round-1 pass-2 label changes:', n_changed, '; round-2 adjudicated:', len(settled))
