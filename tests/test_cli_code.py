@@ -87,9 +87,9 @@ def test_cli_kwic_prints_concordance_and_writes_csv(fiches, tmp_path):
     result = _run("kwic", fiches, "--code", "valeurs_ess.insertion", "--window", "2", "--csv", csv,
                   "--cache-dir", tmp_path / "cache")
     assert result.exit_code == 0, result.output
-    assert "chantier d' [insertion] accueille des" in result.output
+    assert ". Le [chantier d'insertion] accueille des" in result.output  # the longest pattern of the code
     table = pd.read_csv(csv, keep_default_na=False)
-    assert table[["left", "keyword", "right"]].values.tolist() == [["chantier d'", "insertion", "accueille des"]]
+    assert table[["left", "keyword", "right"]].values.tolist() == [[". Le", "chantier d'insertion", "accueille des"]]
 
 
 def test_cli_kwic_unknown_code_suggests_close_matches(fiches, tmp_path):
