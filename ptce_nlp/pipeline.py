@@ -163,6 +163,14 @@ def _saved_model(state: RunState):
     return state.saved_model
 
 
+def _model_name(state: RunState) -> str:
+    """How the report names the saved model: the folder as the user gave it, or the shipped reference model
+    (never an absolute path of the machine that ran it)."""
+    if state.model_dir is None:
+        return "de référence fourni avec ptce_nlp (models/reference)"
+    return f"« {state.model_dir} »"
+
+
 def _coding_for(state: RunState, codebook: Codebook):
     """The run's coding under ``codebook``: the same one when the codebooks agree, else a recoding of the parses."""
     from .analysis import CodingResult, code_parsed
@@ -194,7 +202,7 @@ def stage_topics(state: RunState) -> None:
         units = extract_units(coding.parsed, coding.coded, saved.codebook, unit=unit)
         result = apply_topics(saved.topics, saved.topics_vocabulary, units, saved.codebook)
         state.settings["topics"] = (f"Ce corpus n'a que {n} paragraphes (moins de {MIN_TOPIC_UNITS}) : les thèmes "
-                                    f"du modèle de référence {saved.path} sont appliqués, sans réajustement.")
+                                    f"du modèle {_model_name(state)} sont appliqués, sans réajustement.")
     state.tables.update(result.tables)
     state.report("topics", 1, 1)
 
@@ -215,7 +223,7 @@ def stage_closeness(state: RunState) -> None:
         coding = _coding_for(state, saved.codebook)
         model = saved.closeness
         units = extract_units(coding.parsed, coding.coded, saved.codebook, unit=model.unit_)
-        state.settings["closeness"] = (f"Scores de proximité du modèle {saved.path} (ajusté le "
+        state.settings["closeness"] = (f"Scores de proximité du modèle {_model_name(state)} (ajusté le "
                                        f"{saved.card.get('created', '?')}), appliqué sans réajustement.")
     state.tables.update(closeness_tables(model, units))
     state.report("closeness", 1, 1)
@@ -385,7 +393,8 @@ def run(paths: str | Path | Iterable[str | Path], out_dir: str | Path, *, codebo
                 "processus (jobs)": jobs, "lemmes sans accents": accent_insensitive,
                 "taille maximale d'un fichier (Mo)": max_file_mb,
                 "cache d'analyse": "désactivé" if not use_cache else str(cache_dir or "par défaut"),
-                "modèle": "ajusté sur ce corpus (--fit)" if fit else str(model or REFERENCE_MODEL)}
+                "modèle": ("ajusté sur ce corpus (--fit)" if fit
+                           else str(model) if model else "models/reference (fourni avec ptce_nlp)")}
     work = _make_work_dir(out)
     state = RunState(paths, work, book, jobs=jobs, seed=seed, cache_dir=Path(cache_dir) if cache_dir else None,
                      use_cache=use_cache, accent_insensitive=accent_insensitive, max_file_mb=max_file_mb,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import shutil
 import stat
+from pathlib import Path
 
 import lxml.html
 import pandas as pd
@@ -294,8 +295,12 @@ def test_pipeline_small_corpus_applies_the_reference_model(result):
     assert set(res.tables["topic_terms"]["model"]) == {"lda", "nmf", "seeded"}
     page = lxml.html.fromstring((res.out_dir / "report.html").read_bytes())
     note = page.get_element_by_id("topics-source").text_content()
-    assert "les thèmes du modèle de référence" in note and "sans réajustement" in note
-    assert "appliqué sans réajustement" in page.get_element_by_id("closeness-source").text_content()
+    assert "les thèmes du modèle de référence fourni avec ptce_nlp (models/reference)" in note
+    assert "sans réajustement" in note
+    closeness_note = page.get_element_by_id("closeness-source").text_content()
+    assert "appliqué sans réajustement" in closeness_note
+    assert str(Path(ptce_nlp.__file__).parents[1]) not in note + closeness_note  # no path of this machine
+    assert str(Path(ptce_nlp.__file__).parents[1] / "models") not in (res.out_dir / "report.html").read_text("utf-8")
 
 
 def test_pipeline_fits_topics_when_the_corpus_is_large_enough(fiches, tmp_path, monkeypatch):
