@@ -40,7 +40,7 @@ def code_labelled_documents(codebook, *, cache_dir=None):
 
 def main() -> None:
     from ptce_nlp.codebook import Codebook
-    from ptce_nlp.evaluation import CATEGORIES, category_scores, check_labelled_set, predict_units
+    from ptce_nlp.evaluation import CATEGORIES, category_scores, check_labelled_set, f1_intervals, predict_units
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--codebook", default=None, help="YAML codebook (default: the shipped one)")
@@ -61,11 +61,13 @@ def main() -> None:
     print(f"Codebook: {book.source}; {len(gold)} labelled sentences")
     for name, mask in subsets.items():
         scores = category_scores(gold[mask], predicted[mask])
-        print(f"\n{name} ({int(mask.sum())} sentences)")
-        print(f"  {'category':<20} {'precision':>9} {'recall':>7} {'F1':>6} {'support':>8} {'predicted':>9}")
-        for row in scores.itertuples():
-            print(f"  {row.category:<20} {row.precision:9.3f} {row.recall:7.3f} {row.f1:6.3f} {row.support:8d} "
-                  f"{row.predicted:9d}")
+        intervals = f1_intervals(gold[mask], predicted[mask])
+        print(f"\n{name} ({int(mask.sum())} sentences; F1 interval: 95% bootstrap over sentences)")
+        print(f"  {'category':<20} {'precision':>9} {'recall':>7} {'F1':>6} {'F1 interval':>13} {'support':>8} "
+              f"{'predicted':>9}")
+        for row, ci in zip(scores.itertuples(), intervals.itertuples()):
+            print(f"  {row.category:<20} {row.precision:9.3f} {row.recall:7.3f} {row.f1:6.3f} "
+                  f"{ci.f1_low:6.3f}-{ci.f1_high:.3f} {row.support:8d} {row.predicted:9d}")
     if args.errors:
         mask = subsets[args.split or "dev"]
         for idx in gold.index[mask]:

@@ -112,6 +112,21 @@ def test_coding_corpus_accuracy_on_labelled_sentences(coded_corpus):
         assert scores.loc[category, "f1"] >= F1_FLOORS[category], (category, scores.loc[category].to_dict())
 
 
+def test_coding_corpus_f1_intervals():
+    from ptce_nlp.evaluation import f1_intervals
+
+    gold = pd.DataFrame({c: [1, 1, 0, 0] * 25 for c in CATEGORIES})
+    perfect = f1_intervals(gold, gold.copy(), n_boot=200)
+    assert perfect[["f1", "f1_low", "f1_high"]].to_numpy().tolist() == [[1.0, 1.0, 1.0]] * 5
+    predicted = gold.copy()
+    predicted["gouvernance"] = [1, 0, 1, 0] * 25  # tp 25, fp 25, fn 25: F1 = 0.5
+    out = f1_intervals(gold, predicted, n_boot=500).set_index("category")
+    assert out.loc["gouvernance", "f1"] == 0.5
+    assert 0.35 < out.loc["gouvernance", "f1_low"] < 0.5 < out.loc["gouvernance", "f1_high"] < 0.65
+    assert out.loc["micro", "f1"] == 350 / 400  # tp 175, fp 25, fn 25
+    assert out.equals(f1_intervals(gold, predicted, n_boot=500).set_index("category"))  # seeded
+
+
 def test_coding_corpus_predict_units_and_scores_exact():
     coded = pd.DataFrame({"doc_id": ["a", "a", "b"], "category": ["gouvernance", "valeurs_ess", "gouvernance"],
                           "start_char": [3, 25, 0]})
