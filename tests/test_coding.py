@@ -218,3 +218,22 @@ def test_coding_accent_insensitive_option(code):
     assert [c for c, *_ in _rows(code(text))] == []
     assert [(c, t) for c, t, *_ in _rows(code(text, accent_insensitive=True))] == [
         ("valeurs_ess.cooperation", "cooperation")]
+
+
+def test_coding_article_contractions(tmp_path):
+    from ptce_nlp.coding import contraction_variants
+
+    assert contraction_variants(("animation", "de", "le", "pôle")) == [("animation", "de", "le", "pôle"),
+                                                                      ("animation", "de", "pôle")]
+    assert contraction_variants(("accès", "à", "le", "marché", "de", "le", "travail")) == [
+        ("accès", "à", "le", "marché", "de", "le", "travail"), ("accès", "à", "le", "marché", "de", "travail"),
+        ("accès", "au", "marché", "de", "le", "travail"), ("accès", "à", "marché", "de", "le", "travail"),
+        ("accès", "au", "marché", "de", "travail"), ("accès", "à", "marché", "de", "travail")]
+    book = Codebook.from_yaml_text(
+        "name: c\ncodes:\n  - id: g\n    label: G\n  - id: g.a\n    parent: g\n    label: A\n"
+        "    lemmas: [animation de le pôle, accès à le marché * travail]\n", check_lemmas=False)
+    texts = ["L'animation du pôle et l'animation de la pôle.",              # du = de le; de la = de le
+             "L'accès au marché du travail, l'accès aux marchés de travail et l'accès à la marché de le travail."]
+    result = code_documents([Document(f"d{i}", t, "txt") for i, t in enumerate(texts)], book, cache_dir=tmp_path)
+    assert result.coded["text"].tolist() == ["animation du pôle", "animation de la pôle", "accès au marché du travail",
+                                             "accès aux marchés de travail", "accès à la marché de le travail"]
