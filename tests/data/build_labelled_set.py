@@ -4,13 +4,13 @@ Round 1: candidates.csv + pass1_labels.txt + pass2_changes.txt (one annotator).
 Round 2: round2/candidates_round2.csv + round2/labels_A.txt and labels_B.txt
 (two independent annotators), their disagreements settled by
 round2/adjudication.txt.
-Round 3: round3/candidates_round3.csv + round3/labels_C.txt (even rows) and
-labels_D.txt (odd rows), one annotator per sentence.
+Rounds 3 and 4: roundN/candidates_roundN.csv + two annotators' labels, one
+annotator per sentence (C/D in round 3, E/F in round 4: even/odd rows).
 
 Text, offsets and segment ids are re-read from ptce_nlp.ingest so that the
 `text` column is exactly the segment text. Split: round 1 is `dev` (the
 codebook was tuned on it), round 2 is `test` (held out: never used for tuning),
-round 3 is `dev`.
+rounds 3 and 4 are `dev`.
 """
 import pandas as pd
 import ptce_nlp
@@ -91,27 +91,35 @@ out2 = pd.DataFrame(rows2)
 out2.insert(0, 'id', [f's{i:03d}' for i in range(len(out) + 1, len(out) + len(out2) + 1)])
 out = pd.concat([out, out2], ignore_index=True)
 
-R3 = D + 'round3/'
-cand3 = pd.read_csv(R3 + 'candidates_round3.csv')
-c, d = read_labels(R3 + 'labels_C.txt'), read_labels(R3 + 'labels_D.txt')
-assert list(c) == cand3.key.tolist()[0::2] and list(d) == cand3.key.tolist()[1::2], 'C: even rows, D: odd rows'
-rows3 = []
-for r in cand3.itertuples():
-    labels = c.get(r.key) or d[r.key]
-    if labels == ['X']:
-        continue
-    seg = segs.loc[(r.doc_id, r.segment_id)]
-    assert ' '.join(seg.text.split()) == ' '.join(r.text.split())
-    rows3.append(dict(source=r.doc_id, segment_id=r.segment_id, start_char=int(seg.start_char),
-                      end_char=int(seg.end_char), text=seg.text, source_type=r.key.rsplit(':', 1)[0],
-                      **dict(zip(CATS, labels)), key=r.key, split='dev', round=3))
-out3 = pd.DataFrame(rows3)
-out3.insert(0, 'id', [f's{i:03d}' for i in range(len(out) + 1, len(out) + len(out3) + 1)])
-out = pd.concat([out, out3], ignore_index=True)
+def split_round(number, first, second):
+    """A round labelled by two annotators, one per sentence: ``first`` the even rows, ``second`` the odd rows."""
+    folder = D + f'round{number}/'
+    candidates = pd.read_csv(folder + f'candidates_round{number}.csv')
+    a = read_labels(folder + f'labels_{first}.txt')
+    b = read_labels(folder + f'labels_{second}.txt')
+    assert list(a) == candidates.key.tolist()[0::2] and list(b) == candidates.key.tolist()[1::2], (
+        f'round {number}: {first} labels the even rows, {second} the odd rows')
+    rows = []
+    for r in candidates.itertuples():
+        labels = a.get(r.key) or b[r.key]
+        if labels == ['X']:
+            continue
+        seg = segs.loc[(r.doc_id, r.segment_id)]
+        assert ' '.join(seg.text.split()) == ' '.join(r.text.split())
+        rows.append(dict(source=r.doc_id, segment_id=r.segment_id, start_char=int(seg.start_char),
+                         end_char=int(seg.end_char), text=seg.text, source_type=r.key.rsplit(':', 1)[0],
+                         **dict(zip(CATS, labels)), key=r.key, split='dev', round=number))
+    return pd.DataFrame(rows)
+
+
+for number, first, second in ((3, 'C', 'D'), (4, 'E', 'F')):
+    more = split_round(number, first, second)
+    more.insert(0, 'id', [f's{i:03d}' for i in range(len(out) + 1, len(out) + len(more) + 1)])
+    out = pd.concat([out, more], ignore_index=True)
 
 cols = ['id', 'source', 'segment_id', 'start_char', 'end_char', 'text'] + CATS + ['split']
 out[cols].to_csv(D + 'labelled_sentences.csv', index=False, encoding='utf-8')
 # side table (not needed by the tool): source type and sampling key per id
 out[['id', 'source_type', 'key', 'round']].to_csv(D + 'sentence_provenance.csv', index=False)
-print(len(out), 'rows;', (out['round'] == 2).sum(), 'from round 2;', (out['round'] == 3).sum(), 'from round 3; round-1 exclusions:', excluded,
+print(len(out), 'rows;', (out['round'] == 2).sum(), 'from round 2;', (out['round'] == 3).sum(), 'from round 3;', (out['round'] == 4).sum(), 'from round 4; round-1 exclusions:', excluded,
       '; round-1 pass-2 label changes:', n_changed, '; round-2 adjudicated:', len(settled))
