@@ -77,17 +77,24 @@ a, b = read_labels(R2 + 'labels_A.txt'), read_labels(R2 + 'labels_B.txt')
 settled = read_labels(R2 + 'adjudication.txt')
 assert list(a) == list(b) == list(cand2.key), 'annotator files must list the candidates in order'
 assert set(settled) == {k for k in a if a[k] != b[k]}, 'adjudication must settle exactly the disagreements'
-rows2 = []
-for r in cand2.itertuples():
-    labels = settled.get(r.key, a[r.key])
-    if labels == ['X']:
-        continue
-    seg = segs.loc[(r.doc_id, r.segment_id)]
-    assert ' '.join(seg.text.split()) == ' '.join(r.text.split())
-    rows2.append(dict(source=r.doc_id, segment_id=r.segment_id, start_char=int(seg.start_char),
-                      end_char=int(seg.end_char), text=seg.text, source_type=r.key.rsplit(':', 1)[0],
-                      **dict(zip(CATS, labels)), key=r.key, split='test', round=2))
-out2 = pd.DataFrame(rows2)
+
+
+def round_rows(candidates, label_of, split, number):
+    """Rows of a later round: text and offsets re-read from ingest; excluded segments (X) left out."""
+    rows = []
+    for r in candidates.itertuples():
+        labels = label_of(r.key)
+        if labels == ['X']:
+            continue
+        seg = segs.loc[(r.doc_id, r.segment_id)]
+        assert ' '.join(seg.text.split()) == ' '.join(r.text.split())
+        rows.append(dict(source=r.doc_id, segment_id=r.segment_id, start_char=int(seg.start_char),
+                         end_char=int(seg.end_char), text=seg.text, source_type=r.key.rsplit(':', 1)[0],
+                         **dict(zip(CATS, labels)), key=r.key, split=split, round=number))
+    return pd.DataFrame(rows)
+
+
+out2 = round_rows(cand2, lambda key: settled.get(key, a[key]), 'test', 2)
 out2.insert(0, 'id', [f's{i:03d}' for i in range(len(out) + 1, len(out) + len(out2) + 1)])
 out = pd.concat([out, out2], ignore_index=True)
 
@@ -99,17 +106,7 @@ def split_round(number, first, second):
     b = read_labels(folder + f'labels_{second}.txt')
     assert list(a) == candidates.key.tolist()[0::2] and list(b) == candidates.key.tolist()[1::2], (
         f'round {number}: {first} labels the even rows, {second} the odd rows')
-    rows = []
-    for r in candidates.itertuples():
-        labels = a.get(r.key) or b[r.key]
-        if labels == ['X']:
-            continue
-        seg = segs.loc[(r.doc_id, r.segment_id)]
-        assert ' '.join(seg.text.split()) == ' '.join(r.text.split())
-        rows.append(dict(source=r.doc_id, segment_id=r.segment_id, start_char=int(seg.start_char),
-                         end_char=int(seg.end_char), text=seg.text, source_type=r.key.rsplit(':', 1)[0],
-                         **dict(zip(CATS, labels)), key=r.key, split='dev', round=number))
-    return pd.DataFrame(rows)
+    return round_rows(candidates, lambda key: a.get(key) or b[key], 'dev', number)
 
 
 for number, first, second in ((3, 'C', 'D'), (4, 'E', 'F')):
