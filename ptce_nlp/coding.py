@@ -95,7 +95,7 @@ class Coder:
         self.codebook = codebook
         self.accent_insensitive = accent_insensitive
         self._matchers: dict[int, object] = {}
-        self._strings: dict[tuple[int, str], dict] = {}  # per vocab: string hash -> text, lower, key
+        self._strings: dict[int, dict] = {}  # per vocab (by id): "text"/"lower"/"key" -> {string hash: str}
 
     def _matcher(self, vocab):
         """The compiled phrase matchers for ``vocab``.
@@ -180,10 +180,9 @@ class Coder:
 def _tokens_of(doc, *, norms: bool = False, accents: bool = True, memo: dict | None = None) -> _Tokens:
     """The per-token strings of a doc, read through ``Doc.to_array`` (no Token objects: they are what costs).
 
-    Strings are looked up once per distinct hash (once per ``memo``, kept across the docs of one
-    vocab) and spread over the tokens with numpy. With ``norms``,
-    also sets each token's ``NORM`` to its matching key (the phrase matcher reads it), in one
-    ``Doc.from_array`` call.
+    Strings are looked up once per distinct hash (once per ``memo``, which the coder keeps across the
+    docs of one vocab) and spread over the tokens with numpy. With ``norms``, also sets each token's
+    ``NORM`` to its matching key (the phrase matcher reads it), in one ``Doc.from_array`` call.
     """
     from spacy.attrs import IS_PUNCT, LEMMA, LOWER, NORM, ORTH, SENT_START
 
