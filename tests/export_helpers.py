@@ -11,7 +11,7 @@ from lxml import etree
 
 ROOT = Path(__file__).resolve().parents[1]
 CORPUS = ROOT / "corpus"
-SCHEMAS = ROOT.parent / "shared" / "refi-qda"
+SCHEMAS = ROOT / "tests" / "data" / "refi-qda"  # copies of ../shared/refi-qda (see SOURCE.md there)
 
 
 @functools.lru_cache(maxsize=1)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 CORPUS = ROOT / "corpus"
-LBG_EXAMPLE = ROOT.parent / "shared" / "reference-data" / "lbg2003_example_dfm.csv"
+LBG_EXAMPLE = ROOT / "tests" / "data" / "reference-data" / "lbg2003_example_dfm.csv"  # copy of ../shared/reference-data
 
 
 @functools.lru_cache(maxsize=1)

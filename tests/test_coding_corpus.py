@@ -10,7 +10,7 @@ from ptce_nlp.codebook import Codebook
 from ptce_nlp.evaluation import CATEGORIES, category_scores, check_labelled_set, predict_units
 from ptce_nlp.types import Document
 
-from .conftest import ROOT
+from .conftest import ROOT, SEED_FILES
 
 # Sentences written for these tests in the register of PTCE and cluster fiches, with the code each must receive.
 FAMILY_SENTENCES = [
@@ -84,7 +84,9 @@ def test_coding_corpus_offsets_of_every_match(coded_corpus):
     texts = {p.document.doc_id: p.document.text for p in coded_corpus.parsed}
     coded = coded_corpus.coded
     assert len(coded) > 1000
-    assert set(coded["doc_id"]) >= {"reference_ess", "reference_cluster", "001_44e51539205ad2c3"}
+    assert set(coded["doc_id"]) >= {"reference_ess", "reference_cluster"}
+    if SEED_FILES:  # the seed articles, when ../shared sits beside the repository (as in CI)
+        assert "001_44e51539205ad2c3" in set(coded["doc_id"])
     for row in coded.itertuples():
         assert texts[row.doc_id][row.start_char:row.end_char] == row.text
         assert row.start_char < row.end_char
@@ -98,18 +100,25 @@ def test_coding_corpus_matches_lie_in_their_sentence(coded_corpus):
         assert start <= row.start_char < end
 
 
-# Floors just under the figures measured on the test split (scripts/eval_coding.py): a regression guard.
-# Measured with the codebook tuned on the dev split: test F1 0.813, 0.753, 0.779, 0.827.
+# Floors just under the figures measured on the held-out test split (scripts/eval_coding.py): a regression
+# guard. Measured with the codebook tuned on the dev split: test F1 0.797, 0.868, 0.857, 0.766 (all 254
+# sentences) and 0.756, 0.876, 0.870, 0.782 on its 193 corpus sentences, used when the seed articles
+# are not beside the repository.
 F1_FLOORS = {"territorialisation": 0.78, "gouvernance": 0.85, "valeurs_ess": 0.84, "discours_cluster": 0.75}
+F1_FLOORS_CORPUS = {"territorialisation": 0.74, "gouvernance": 0.86, "valeurs_ess": 0.85, "discours_cluster": 0.77}
 
 
 def test_coding_corpus_accuracy_on_labelled_sentences(coded_corpus):
     gold = pd.read_csv(ROOT / "tests" / "data" / "labelled_sentences.csv", keep_default_na=False)
+    floors = F1_FLOORS
+    if not SEED_FILES:
+        gold = gold[~gold["source"].str.match(r"^\d{3}_")]
+        floors = F1_FLOORS_CORPUS
     check_labelled_set(gold, {p.document.doc_id: p.document.text for p in coded_corpus.parsed})
     test = gold[gold["split"] == "test"]
     scores = category_scores(test, predict_units(coded_corpus.coded, test)).set_index("category")
     for category in CATEGORIES:
-        assert scores.loc[category, "f1"] >= F1_FLOORS[category], (category, scores.loc[category].to_dict())
+        assert scores.loc[category, "f1"] >= floors[category], (category, scores.loc[category].to_dict())
 
 
 def test_coding_corpus_f1_intervals():
