@@ -275,9 +275,9 @@ def _gap_ends(tokens: _Tokens, end: int, rest: Sequence[Sequence[str]]) -> list[
         for e in ends:
             for gap in range(MAX_GAP + 1):
                 at = e + gap
-                if gap and tokens.punct[at - 1]:
+                if at + k > n or (gap and tokens.punct[at - 1]):
                     break
-                if at + k <= n and tokens.norms[at:at + k] == list(part):
+                if tokens.norms[at:at + k] == list(part):
                     following.append(at + k)
         ends = sorted(set(following))
         if not ends:

@@ -11,7 +11,9 @@ Parsed documents are cached as DocBin files keyed by the text's hash, the
 spaCy version, the model name and version and the pipeline settings. A run
 whose texts are all cached never builds the French language class (building
 it compiles the tokenizer's exception patterns, about six seconds here): the
-documents are restored into a bare :class:`spacy.vocab.Vocab`.
+documents are restored into a vocab with the French lexical attributes
+(:func:`cache_vocab`), so they carry the same ``like_num`` and ``is_stop`` as a
+fresh parse.
 """
 
 from __future__ import annotations
@@ -199,6 +201,18 @@ def _covers(doc, text: str) -> bool:
             and text.startswith(last.text_with_ws, last.idx))
 
 
+def cache_vocab():
+    """A vocab with the French lexical attributes (``like_num``, ``is_stop``...) of the model, without loading it.
+
+    Docs restored from the parse cache into it have the same token attributes as freshly parsed ones
+    (only ``is_oov`` differs: the vectors are not loaded), so a warm run gives the outputs of a cold one.
+    """
+    from spacy.lang.fr import French
+    from spacy.vocab import create_vocab
+
+    return create_vocab("fr", French.Defaults)
+
+
 def parse_texts(texts: Sequence[str], *, cache_dir: str | Path | None = None, use_cache: bool = True,
                 jobs: int = 1, ner: bool = False, batch_size: int = 4,
                 progress: Callable[[int], None] | None = None) -> tuple[list, dict]:
@@ -226,10 +240,7 @@ def parse_texts(texts: Sequence[str], *, cache_dir: str | Path | None = None, us
     """
     settings = pipeline_settings(ner=ner)
     cache = ParseCache(cache_dir or default_cache_dir(), settings) if use_cache else None
-    from spacy.lang.lex_attrs import LEX_ATTRS
-    from spacy.vocab import Vocab
-
-    vocab = Vocab(lex_attr_getters=dict(LEX_ATTRS))  # lower, is_punct... without the French class
+    vocab = cache_vocab()
     docs: list = [None] * len(texts)
     if cache is not None:
         for i, text in enumerate(texts):

@@ -237,3 +237,44 @@ def test_coding_article_contractions(tmp_path):
     result = code_documents([Document(f"d{i}", t, "txt") for i, t in enumerate(texts)], book, cache_dir=tmp_path)
     assert result.coded["text"].tolist() == ["animation du pôle", "animation de la pôle", "accès au marché du travail",
                                              "accès aux marchés de travail", "accès à la marché de le travail"]
+
+
+# --- Short texts: a gapped pattern's first part on the last token (it crashed the coder) ---------------------
+
+def _shipped_words():
+    book = Codebook.shipped("ptce")
+    gapped_heads, words = set(), set()
+    for code in book.codes.values() if isinstance(book.codes, dict) else book.codes:
+        for pattern in (*code.patterns, *code.exclusions):
+            words.update(t for t in pattern.tokens if t != "*")
+            if "*" in pattern.tokens:
+                gapped_heads.add(pattern.text.split("*")[0].strip())
+    return book, sorted(gapped_heads), sorted(words)
+
+
+_BOOK, _GAPPED_HEADS, _WORDS = _shipped_words()
+
+
+@pytest.mark.parametrize("text", ["Notre territoire", "La division", "Notre territoire\n", "territoire"]
+                         + [h for h in _GAPPED_HEADS[:40]])
+def test_coding_text_ending_on_a_gapped_pattern_head(text, tmp_path):
+    docs = [Document("court", text, "txt")]
+    result = code_documents(docs, _BOOK, use_cache=False)
+    for row in result.coded.itertuples():
+        assert text[row.start_char:row.end_char] == row.text
+
+
+from hypothesis import given, settings, strategies as st  # noqa: E402
+
+_PIECES = st.one_of(st.sampled_from(_GAPPED_HEADS), st.sampled_from(_WORDS),
+                    st.sampled_from([",", ".", ";", "-", "(", ")", "«", "»", "?", "\n", "'", "d'", "l'"]),
+                    st.text(alphabet="abcdeéèàçôûiostruvwxyzAÉ", min_size=1, max_size=9))
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(_PIECES, min_size=1, max_size=30))
+def test_coding_any_short_text_never_raises_and_offsets_hold(pieces):
+    text = " ".join(pieces)
+    result = code_documents([Document("h", text, "txt")], _BOOK, use_cache=False)
+    for row in result.coded.itertuples():
+        assert text[row.start_char:row.end_char] == row.text
