@@ -41,8 +41,28 @@ _CONTRAST_CUES = (
     ("à", "le", "différence", "de"), ("contrairement", "à"), ("par", "opposition", "à"),
     ("à", "le", "inverse", "de"), ("au", "contraire", "de"), ("à", "le", "opposé", "de"),
     ("par", "contraste", "avec"), ("loin", "de"), ("à", "le", "encontre", "de"),
+    ("plutôt", "que"), ("bien", "plus", "que"), ("non", "pas"), ("et", "non"), ("plus", "que", "un"),
 )
+# The tagger lemmatizes a contracted « au », « aux » as « à » or leaves « au »: a cue ending on « à » or
+# starting with « à le » also holds with « au ».
+_CONTRAST_CUES = _CONTRAST_CUES + tuple(
+    (*cue[:-1], "au") if cue[-1] == "à" else ("au", *cue[2:]) for cue in _CONTRAST_CUES
+    if cue[-1] == "à" or cue[:2] == ("à", "le"))
 _CLAUSE_WORDS = frozenset({"mais", "cependant", "pourtant", "alors", "tandis"})
+# Reported (attributed or cited) passages: a sentence that cites a work (« (Porter, 1998) », « Porter (1998) »),
+# attributes what it says (« selon Porter », « d'après le rapport ... ») or lets a document speak (« le rapport de
+# ... préconise »). The sentence reports someone else's discourse: its matches are flagged ``reported``.
+_REPORT_INTRO = frozenset({"selon", "d'après", "suivant"})
+_REPORT_NOUNS = frozenset({"rapport", "auteur", "littérature", "chercheur", "économiste", "théoricien",
+                           "travail", "étude", "ouvrage", "article", "thèse", "théorie", "doctrine", "modèle"})
+_REPORT_VERBS = frozenset({"préconiser", "recommander", "souligner", "montrer", "définir", "fixer", "identifier",
+                           "affirmer", "décrire", "qualifier", "insister", "suggérer", "analyser", "théoriser",
+                           "observer", "constater", "estimer", "considérer", "proposer", "conceptualiser",
+                           "distinguer", "caractériser", "mettre", "avancer", "postuler", "soutenir"})
+_PRONOUNS = frozenset({"moi", "toi", "lui", "elle", "nous", "vous", "eux", "elles", "lequel", "laquelle",
+                       "lesquels", "lesquelles", "que", "qu'", "les", "la", "le", "l'", "leur", "leurs", "son", "sa",
+                       "ses", "notre", "nos", "votre", "vos", "ce", "ces", "cet", "cette", "un", "une", "des",
+                       "du", "de", "d'"})
 _NEG_FIRST = frozenset(_NEG_PARTICLES | _NEG_PREFIX)
 _NEG_PHRASE_FIRST = frozenset(phrase[0] for phrase in _NEG_PHRASES)
 _CONTRAST_BY_FIRST: dict[str, list[tuple[str, ...]]] = {}
@@ -79,6 +99,7 @@ class Match:
     end_char: int
     negated: bool
     contrast: bool
+    reported: bool = False
 
 
 class Coder:
@@ -172,7 +193,7 @@ class Coder:
                 if any(s < end and start < e for s, e in blocked):
                     continue
                 out.append(Match(code_id, term, start, end, doc[start].idx, doc[end - 1].idx + len(doc[end - 1]),
-                                 clauses.negated(start), clauses.contrast(start)))
+                                 clauses.negated(start), clauses.contrast(start), clauses.reported(start)))
         out.sort(key=lambda m: (m.start, m.end, m.code_id))
         return out
 
@@ -351,6 +372,13 @@ class _Clauses:
         for i in [i for i, k in enumerate(self.keys) if k in _CONTRAST_BY_FIRST]:
             if self._contrast_cue(i):
                 self._mark_contrast(i)
+        self.sent_start = [0] * n
+        begin = 0
+        for i in range(n):
+            if starts[i]:
+                begin = i
+            self.sent_start[i] = begin
+        self.reported_sentences = self._reported_sentences()
 
     def _is_negation_cue(self, i: int) -> bool:
         lw = self.lowers
@@ -388,8 +416,39 @@ class _Clauses:
                 nxt = self.lowers[j + 1] if j + 1 < n else ""
                 if nxt not in _RELATIVE:
                     break
+            if j > i and self.lowers[j] in _CLAUSE_WORDS:  # « non pas A mais B »: B is the text's own
+                break
             self.contrast_mask[j] = True
             j += 1
+
+    def _reported_sentences(self) -> set[int]:
+        """Starts of the sentences that cite a work or attribute what they say to someone else."""
+        texts, lowers, keys, n = self.texts, self.lowers, self.keys, len(self.texts)
+        found: set[int] = set()
+        for i, text in enumerate(texts):
+            if len(text) == 4 and text.isdigit() and 1850 <= int(text) <= 2099:
+                # a year in a citation: « (Porter, 1998) », « Porter (1998) », « Pecqueur et al. (2005) »
+                if i and texts[i - 1] in ("(", ",") and any(t[:1].isupper() and t.isalpha() and len(t) > 1
+                                                            for t in texts[max(0, i - 5):i]):
+                    if "(" in texts[max(0, i - 6):i]:
+                        found.add(self.sent_start[i])
+            elif lowers[i] in _REPORT_INTRO or (lowers[i] == "d'" and i + 1 < n and lowers[i + 1] == "après"):
+                j = i + (2 if lowers[i] == "d'" else 1)
+                while j < n and lowers[j] in ("l'", "le", "la", "les", "d'", "de"):
+                    j += 1
+                if j < n and ((texts[j][:1].isupper() and lowers[j] not in _PRONOUNS) or keys[j] in _REPORT_NOUNS):
+                    found.add(self.sent_start[i])
+            elif keys[i] in _REPORT_NOUNS and keys[i] not in ("modèle", "théorie", "doctrine"):
+                # « le rapport Blanc préconise », « les auteurs soulignent »: a document or scholars as subject
+                end = self.sent_end[i]
+                if any(keys[j] in _REPORT_VERBS for j in range(i + 1, min(end, i + 12))):
+                    named = any(texts[j][:1].isupper() for j in range(i + 1, min(end, i + 4)))
+                    if named or lowers[i] in ("auteurs", "chercheurs", "économistes", "théoriciens", "travaux"):
+                        found.add(self.sent_start[i])
+        return found
+
+    def reported(self, start: int) -> bool:
+        return self.sent_start[start] in self.reported_sentences
 
     def negated(self, start: int) -> bool:
         return any(cue < start for cue in self.neg_cue_at.get(self.clause_of[start], ()))

@@ -278,3 +278,46 @@ def test_coding_any_short_text_never_raises_and_offsets_hold(pieces):
     result = code_documents([Document("h", text, "txt")], _BOOK, use_cache=False)
     for row in result.coded.itertuples():
         assert text[row.start_char:row.end_char] == row.text
+
+
+# --- Contrast cues and reported (attributed or cited) passages ------------------------------------------------
+
+@pytest.fixture(scope="module")
+def shipped_coder():
+    from ptce_nlp.nlp import load_nlp
+
+    nlp, coder = load_nlp(), Coder(Codebook.shipped("ptce"))
+    return lambda text: [(m.code_id.split(".")[0], m.negated, m.contrast, m.reported) for m in coder.match(nlp(text))]
+
+
+@pytest.mark.parametrize("text", [
+    "Par opposition au modèle des clusters tournés vers la compétitivité, le pôle mutualise ses moyens.",
+    "Le pôle choisit la coopération plutôt que la compétitivité internationale.",
+    "Le pôle vise non pas la compétitivité mais l'utilité sociale.",
+    "Contrairement aux clusters tournés vers la compétitivité, le PTCE mutualise ses moyens.",
+])
+def test_coding_contrast_cues_mark_what_the_text_sets_aside(shipped_coder, text):
+    rows = shipped_coder(text)
+    cluster = [r for r in rows if r[0] == "discours_cluster"]
+    assert cluster and all(r[2] for r in cluster)                  # the cluster words are in the contrast scope
+    assert all(not r[2] for r in rows if r[0] == "valeurs_ess")      # what the text says of itself is not
+
+
+def test_coding_contrast_scope_ends_at_mais(shipped_coder):
+    rows = shipped_coder("Le pôle vise non pas la compétitivité mais l'utilité sociale et la coopération.")
+    assert [r[2] for r in rows if r[0] == "valeurs_ess"] and not any(r[2] for r in rows if r[0] == "valeurs_ess")
+
+
+@pytest.mark.parametrize("text, reported", [
+    ("Selon Porter (1998), les clusters favorisent la compétitivité.", True),
+    ("Les clusters renforcent la compétitivité (Porter, 1998).", True),
+    ("Pour Colletis et Pecqueur (2005), la spécification des ressources ancre les activités.", True),
+    ("D'après le rapport Blanc, la masse critique est la condition de la compétitivité.", True),
+    ("Le rapport Blanc préconise une masse critique et une visibilité internationale.", True),
+    ("Les aides varient selon les territoires et la compétitivité des entreprises.", False),
+    ("Le pôle, créé en 2005, renforce la compétitivité de ses membres.", False),
+    ("Selon nous, la compétitivité n'est pas une fin.", False),
+])
+def test_coding_reported_passages(shipped_coder, text, reported):
+    rows = shipped_coder(text)
+    assert rows and all(r[3] == reported for r in rows)
