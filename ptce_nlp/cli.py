@@ -519,9 +519,9 @@ def closeness(paths, model_dir, out_dir, cache_dir, no_cache, jobs, quiet, allow
     from .models import load_model
 
     ctx = click.get_current_context()
+    saved = load_model(model_dir)
     _check_outputs([("--out", out_dir, "folder")], paths=paths, allow_outside=allow_outside, model=model_dir,
                    cache_dir=cache_dir)
-    saved = load_model(model_dir)
     documents, failures = _read_inputs(paths, quiet, allow_outside=allow_outside)
     if not documents:
         _error("no document could be read; nothing written")

@@ -65,8 +65,7 @@ def workspace(tmp_path, monkeypatch):
     res = tmp_path / "res"
     res.mkdir()
     (res / "t.csv").write_text(f"id,texte\n1,{TEXT}\n", "utf-8")
-    (res / "m").mkdir()
-    (res / "m" / "model_card.json").write_text("{}", "utf-8")
+    shutil.copytree(REFERENCE_MODEL, res / "m")
     (res / "p.qdpx").write_bytes(b"PK not really a project")
     (res / "a.csv").write_text("doc_id,code_id,start_char,end_char\nd,x.y,0,4\n", "utf-8")
     (tmp_path / "b.csv").write_text("doc_id,code_id,start_char,end_char\nd,x.y,0,4\n", "utf-8")
