@@ -182,7 +182,7 @@ def _folder_sources(folder: Path, *, allow_outside: bool = False) -> tuple[list[
                     failures.append(ReadFailure(str(path), problem))
                     continue
                 real = os.path.realpath(path)
-                if not allow_outside and not Path(real).is_relative_to(root):
+                if not allow_outside and not _inside(real, root):
                     failures.append(ReadFailure(str(path), f"symbolic link to {real}, outside the folder "
                                                            f"{folder}; {OUTSIDE_HINT}"))
                     continue

@@ -272,6 +272,20 @@ def test_cli_ingest_names_broken_links_and_loops(linked_folder, tmp_path):
                                                   ("boucle.txt", "casse.txt", "dehors", "lien.txt", "sub/retour")]
 
 
+def test_a_sub_folder_that_cannot_be_listed_is_named(linked_folder, monkeypatch):
+    real_scandir = os.scandir
+
+    def scandir(path):
+        if Path(path).name == "sub":
+            raise PermissionError(errno.EACCES, os.strerror(errno.EACCES), str(path))
+        return real_scandir(path)
+
+    monkeypatch.setattr(os, "scandir", scandir)
+    sources, failures = find_sources([linked_folder])
+    assert [s.doc_id for s in sources] == ["a", "interne"]
+    assert f"{linked_folder / 'sub'}: cannot list the folder (Permission denied)" in map(str, failures)
+
+
 @pytest.mark.parametrize("command", ["ingest", "code", "kwic", "topics", "closeness", "export", "run"])
 def test_every_command_reading_a_corpus_has_allow_outside(command):
     result = CliRunner().invoke(main, [command, "--help"])
