@@ -5,69 +5,136 @@ Exit codes (``ptce-nlp --help`` and the README list them):
 ====  ==========================================================
 0     every input was read and all outputs were written
 1     internal error (a bug: please report it with the command)
-2     usage error (unknown option, missing argument, bad value)
+2     usage error (unknown option, missing argument, bad value, an
+      output that is, holds or lies inside an input); nothing written
 3     some inputs failed; outputs were written for the others
 4     no usable input (invalid manifest, or every file failed);
       nothing was written
-5     outputs could not be written
+5     outputs could not be written (full disk, read-only...); the
+      previous outputs are unchanged
 130   interrupted (Ctrl-C); no partial output is left
+143   terminated (SIGTERM); no partial output is left
 ====  ==========================================================
 """
 
 from __future__ import annotations
 
+import errno
+import os
+import signal
 import sys
 from pathlib import Path
 
 import click
 
 from . import __version__
-from .errors import ManifestError, OutputError, PtceError
+from .errors import ManifestError, OutputError, PathConflictError, PtceError, Terminated
 
 EXIT_OK, EXIT_INTERNAL, EXIT_USAGE, EXIT_PARTIAL, EXIT_NO_INPUT, EXIT_OUTPUT, EXIT_INTERRUPTED = 0, 1, 2, 3, 4, 5, 130
+EXIT_TERMINATED = 143  # 128 + SIGTERM, as a shell reports a process killed by it
 
 EXIT_CODES_HELP = """\b
 Exit codes:
   0    all inputs read, outputs written
   1    internal error (please report it)
-  2    usage error
+  2    usage error (or an output among the inputs); nothing written
   3    some inputs failed (listed); outputs written for the others
   4    no usable input (invalid manifest or every file failed)
-  5    outputs could not be written
+  5    outputs could not be written (disk full...); previous kept
   130  interrupted; no partial output left
+  143  terminated (SIGTERM); no partial output left
 """
+
+#: errno values that can only come from writing (an input is never on a full or read-only disk for reading).
+_WRITE_ERRNOS = (errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EFBIG)
 
 
 class _Cli(click.Group):
     """A group that turns library errors into one-line ``Error:`` messages."""
 
     def invoke(self, ctx: click.Context):
+        previous = _terminate_cleanly()
         try:
             return super().invoke(ctx)
         except ManifestError as exc:
             _error(str(exc) + "\nFix the manifest and run again.")
             ctx.exit(EXIT_NO_INPUT)
+        except PathConflictError as exc:
+            _error(str(exc))
+            ctx.exit(EXIT_USAGE)
         except OutputError as exc:
             _error(str(exc))
             ctx.exit(EXIT_OUTPUT)
         except PtceError as exc:
             _error(str(exc))
             ctx.exit(EXIT_NO_INPUT)
+        except Terminated:
+            _error("terminated (SIGTERM); no partial output was left behind")
+            ctx.exit(EXIT_TERMINATED)
         except KeyboardInterrupt:
             _error("interrupted; no partial output was left behind")
             ctx.exit(EXIT_INTERRUPTED)
         except (click.exceptions.Exit, click.exceptions.Abort, click.ClickException):
             raise
         except Exception as exc:  # pragma: no cover - a bug, reported without a traceback
+            if isinstance(exc, OSError) and exc.errno in _WRITE_ERRNOS:  # a writer outside io.atomic_write
+                _error(f"{exc.filename or 'an output'}: cannot write here ({exc.strerror or exc})")
+                ctx.exit(EXIT_OUTPUT)
             if ctx.params.get("debug") or (ctx.obj or {}).get("debug"):
                 raise
             _error(f"internal error: {exc.__class__.__name__}: {exc} "
                    "(run again with --debug for the traceback and report it)")
             ctx.exit(EXIT_INTERNAL)
+        finally:
+            if previous is not None:
+                signal.signal(signal.SIGTERM, previous)
 
 
 def _error(message: str) -> None:
     click.echo(f"Error: {message}", err=True)
+
+
+def _terminate_cleanly():
+    """Make SIGTERM raise :class:`Terminated` (a KeyboardInterrupt), so that it cleans up as Ctrl-C does.
+
+    Returns the previous handler to put back, or None when no handler could be installed (not the main thread).
+    """
+    owner = os.getpid()
+
+    def on_sigterm(signum, frame):
+        if os.getpid() != owner:  # a forked worker (spaCy n_process): die as it would have
+            signal.signal(signal.SIGTERM, signal.SIG_DFL)
+            os.kill(os.getpid(), signal.SIGTERM)
+            return
+        raise Terminated()
+
+    try:
+        previous = signal.signal(signal.SIGTERM, on_sigterm)
+    except ValueError:  # signal handlers can only be set in the main thread
+        return None
+    return signal.SIG_DFL if previous is None else previous
+
+
+def _check_outputs(outputs, *, paths=(), allow_outside: bool = False, codebook: str | None = None, model=None,
+                   cache_dir=None, files=()) -> None:
+    """Refuse (exit 2) an output that is, holds or lies inside an input, before anything is read or written."""
+    from .codebook import SHIPPED
+    from .corpus import find_sources, input_paths
+    from .io import check_outputs
+
+    inputs = []
+    if paths:
+        sources, _ = find_sources(paths, allow_outside=allow_outside)
+        inputs += input_paths(paths, sources)
+    if codebook is not None and codebook not in SHIPPED:
+        inputs.append(("codebook", Path(codebook)))
+    check_outputs(outputs, [*inputs, ("model", model), ("cache folder", cache_dir), *files])
+
+
+def _allow_outside_option(f):
+    return click.option("--allow-outside", is_flag=True,
+                        help="Read manifest rows and links of a folder that point outside the corpus folder "
+                             "(refused by default, each named on an Error: line).")(f)
 
 
 @click.group(cls=_Cli, epilog=EXIT_CODES_HELP, context_settings={"help_option_names": ["-h", "--help"]})
@@ -93,7 +160,8 @@ def main(ctx: click.Context, debug: bool) -> None:
 @click.option("--max-file-mb", default=200.0, show_default=True, type=click.FloatRange(min=0.001),
               help="Refuse input files larger than this.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar, no summary (errors still shown).")
-def ingest(paths: tuple[Path, ...], out_dir: Path, max_file_mb: float, quiet: bool) -> None:
+@_allow_outside_option
+def ingest(paths: tuple[Path, ...], out_dir: Path, max_file_mb: float, quiet: bool, allow_outside: bool) -> None:
     """Read, clean and segment documents (txt, md, docx, odt, pdf, html).
 
     PATHS are files, folders (read through their manifest.csv when they have
@@ -112,8 +180,10 @@ def ingest(paths: tuple[Path, ...], out_dir: Path, max_file_mb: float, quiet: bo
     from .corpus import find_sources
     from .ingest import ingest as run_ingest
     from .ingest import write_ingest
+    from .io import all_or_nothing
 
-    sources, _ = find_sources(paths)
+    _check_outputs([("--out", out_dir, "folder")], paths=paths, allow_outside=allow_outside)
+    sources, _ = find_sources(paths, allow_outside=allow_outside)
     bar = tqdm(total=len(sources), desc="Lecture des documents", unit="doc", disable=quiet or None,
                file=sys.stderr, leave=False)
 
@@ -124,14 +194,15 @@ def ingest(paths: tuple[Path, ...], out_dir: Path, max_file_mb: float, quiet: bo
             bar.update(1)
 
     try:
-        result = run_ingest(paths, max_file_mb=max_file_mb, progress=progress)
+        result = run_ingest(paths, max_file_mb=max_file_mb, progress=progress, allow_outside=allow_outside)
     finally:
         bar.close()
     ctx = click.get_current_context()
     if not result.documents:
         _error(f"no document could be read from {len(result.failures)} input(s); nothing written")
         ctx.exit(EXIT_NO_INPUT)
-    written = write_ingest(result, out_dir)
+    with all_or_nothing():
+        written = write_ingest(result, out_dir)
     if not quiet:
         n_par = int((result.segments_table["kind"] == "paragraph").sum())
         n_sent = len(result.segments_table) - n_par
@@ -175,13 +246,13 @@ def _load_codebook_cli(spec: str, quiet: bool):
     return book
 
 
-def _read_inputs(paths, quiet: bool, *, cache_dir=None, no_cache: bool = False):
+def _read_inputs(paths, quiet: bool, *, cache_dir=None, no_cache: bool = False, allow_outside: bool = False):
     from tqdm import tqdm
 
     from .corpus import find_sources, iter_read
     from .types import ReadFailure
 
-    sources, failures = find_sources(paths)
+    sources, failures = find_sources(paths, allow_outside=allow_outside)
     for failure in failures:
         _error(str(failure))
     documents = []
@@ -226,8 +297,9 @@ def _code_corpus(documents, book, *, cache_dir, no_cache, jobs, accent_insensiti
 @click.option("--id-col", default=None, help="With --from-table: the column of document ids.")
 @click.option("--text-col", default=None, help="With --from-table: the column of texts.")
 @_codebook_option
+@_allow_outside_option
 def code(paths, out_dir, table, id_col, text_col, codebook_path, cache_dir, no_cache, jobs, accent_insensitive,
-         quiet):
+         quiet, allow_outside):
     """Code documents against a codebook (lemmas, multiword terms, negation, contrast).
 
     Writes coded_segments.csv (one row per match, with start_char/end_char
@@ -241,9 +313,12 @@ def code(paths, out_dir, table, id_col, text_col, codebook_path, cache_dir, no_c
       ptce-nlp code fiches/ --codebook mon_codebook.yaml --jobs 2 --out res
       ptce-nlp code --from-table reponses.xlsx --id-col id --text-col texte --out res
     """
-    from .io import write_csv
+    from .io import all_or_nothing, write_csv
 
     ctx = click.get_current_context()
+    _check_outputs([("--out", out_dir, "folder")], paths=paths if table is None else (),
+                   allow_outside=allow_outside, codebook=codebook_path, cache_dir=cache_dir,
+                   files=[("input table", table)])
     book = _load_codebook_cli(codebook_path, quiet)
     if table is not None:
         if paths:
@@ -259,14 +334,16 @@ def code(paths, out_dir, table, id_col, text_col, codebook_path, cache_dir, no_c
     else:
         if not paths:
             raise click.UsageError("give PATHS to code, or --from-table")
-        documents, failures = _read_inputs(paths, quiet, cache_dir=cache_dir, no_cache=no_cache)
+        documents, failures = _read_inputs(paths, quiet, cache_dir=cache_dir, no_cache=no_cache,
+                                           allow_outside=allow_outside)
     if not documents:
         _error("no document could be read; nothing written")
         ctx.exit(EXIT_NO_INPUT)
     result = _code_corpus(documents, book, cache_dir=cache_dir, no_cache=no_cache, jobs=jobs,
                           accent_insensitive=accent_insensitive, quiet=quiet)
-    write_csv(result.coded, out_dir / "coded_segments.csv")
-    write_csv(result.counts, out_dir / "code_counts.csv")
+    with all_or_nothing():
+        write_csv(result.coded, out_dir / "coded_segments.csv")
+        write_csv(result.counts, out_dir / "code_counts.csv")
     if not quiet:
         n_scored = int((~result.coded["negated"] & ~result.coded["contrast"]).sum()) if len(result.coded) else 0
         click.echo(f"Coded {len(documents)} document(s): {len(result.coded)} matches ({n_scored} counted, "
@@ -287,8 +364,9 @@ def code(paths, out_dir, table, id_col, text_col, codebook_path, cache_dir, no_c
 @click.option("--csv", "csv_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Also write the concordance to this CSV file.")
 @_codebook_option
+@_allow_outside_option
 def kwic(paths, code_id, category, lemma, window, csv_path, codebook_path, cache_dir, no_cache, jobs,
-         accent_insensitive, quiet):
+         accent_insensitive, quiet, allow_outside):
     """Keyword in context: concordance of a code, a category or a lemma.
 
     \b
@@ -302,6 +380,8 @@ def kwic(paths, code_id, category, lemma, window, csv_path, codebook_path, cache
     if sum(x is not None for x in (code_id, category, lemma)) != 1:
         raise click.UsageError("give exactly one of --code, --category or --lemma")
     ctx = click.get_current_context()
+    _check_outputs([("--csv", csv_path, "file")], paths=paths, allow_outside=allow_outside, codebook=codebook_path,
+                   cache_dir=cache_dir)
     book = _load_codebook_cli(codebook_path, quiet)
     from .analysis import UnknownCodeError, _unknown
 
@@ -309,7 +389,8 @@ def kwic(paths, code_id, category, lemma, window, csv_path, codebook_path, cache
         raise UnknownCodeError(_unknown("code", code_id, [c.id for c in book]))
     if category is not None and category not in {c.id for c in book.categories()}:
         raise UnknownCodeError(_unknown("category", category, [c.id for c in book.categories()]))
-    documents, failures = _read_inputs(paths, quiet, cache_dir=cache_dir, no_cache=no_cache)
+    documents, failures = _read_inputs(paths, quiet, cache_dir=cache_dir, no_cache=no_cache,
+                                       allow_outside=allow_outside)
     if not documents:
         _error("no document could be read")
         ctx.exit(EXIT_NO_INPUT)
@@ -343,8 +424,9 @@ def kwic(paths, code_id, category, lemma, window, csv_path, codebook_path, cache
               help="Use this k for LDA and NMF instead of choosing it.")
 @click.option("--seed", default=0, show_default=True, type=int, help="Random seed (same seed, same results).")
 @_codebook_option
+@_allow_outside_option
 def topics(paths, out_dir, model_dir, unit, k_min, k_max, k_fixed, seed, codebook_path, cache_dir, no_cache, jobs,
-           accent_insensitive, quiet):
+           accent_insensitive, quiet, allow_outside):
     """Fit topic models (LDA, NMF, seeded NMF) and write their tables.
 
     k is chosen over --k-min..--k-max by NPMI coherence among the k stable
@@ -360,13 +442,16 @@ def topics(paths, out_dir, model_dir, unit, k_min, k_max, k_fixed, seed, codeboo
     """
     from .export import write_tables
     from .features import extract_units
+    from .io import all_or_nothing
     from .topics import fit_topics
 
     if k_min > k_max:
         raise click.UsageError(f"--k-min {k_min} is larger than --k-max {k_max}")
     ctx = click.get_current_context()
+    _check_outputs([("--out", out_dir, "folder"), ("--save-model", model_dir, "folder")], paths=paths,
+                   allow_outside=allow_outside, codebook=codebook_path, cache_dir=cache_dir)
     book = _load_codebook_cli(codebook_path, quiet)
-    documents, failures = _read_inputs(paths, quiet)
+    documents, failures = _read_inputs(paths, quiet, allow_outside=allow_outside)
     if not documents:
         _error("no document could be read; nothing written")
         ctx.exit(EXIT_NO_INPUT)
@@ -375,15 +460,19 @@ def topics(paths, out_dir, model_dir, unit, k_min, k_max, k_fixed, seed, codeboo
     units = extract_units(result.parsed, result.coded, book, unit=unit)
     fixed = {"lda": k_fixed, "nmf": k_fixed} if k_fixed else None
     fitted = fit_topics(units, book, ks=range(k_min, k_max + 1), n_topics=fixed, random_state=seed)
-    written = write_tables(fitted.tables, out_dir)
+    model = None
     if model_dir is not None:
         from .closeness import ClosenessModel
-        from .models import save_model
 
         sentences = extract_units(result.parsed, result.coded, book, unit="sentence")
         model = ClosenessModel(random_state=seed).fit(sentences, codebook=book)
-        save_model(model_dir, model, book, topics=fitted, documents=documents)
-        written.append(model_dir)
+    with all_or_nothing():  # the tables and the model folder, or nothing
+        written = write_tables(fitted.tables, out_dir)
+        if model is not None:
+            from .models import save_model
+
+            save_model(model_dir, model, book, topics=fitted, documents=documents)
+            written.append(model_dir)
     if not quiet:
         ks = ", ".join(f"{name} k={model.n_topics}" for name, model in fitted.models.items())
         click.echo(f"Fitted topic models on {len(units)} {unit} units of {len(documents)} document(s): {ks}.",
@@ -406,7 +495,8 @@ def topics(paths, out_dir, model_dir, unit, k_min, k_max, k_fixed, seed, codeboo
 @click.option("--jobs", "-j", default=1, show_default=True, type=click.IntRange(min=1),
               help="Processes for parsing (spaCy n_process).")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar, no summary (errors still shown).")
-def closeness(paths, model_dir, out_dir, cache_dir, no_cache, jobs, quiet):
+@_allow_outside_option
+def closeness(paths, model_dir, out_dir, cache_dir, no_cache, jobs, quiet, allow_outside):
     """Score documents on the axis -1 (cluster discourse) ... +1 (ESS values) with a saved model.
 
     Nothing is refitted: the model's vocabulary, word scores, seeded topics
@@ -425,11 +515,14 @@ def closeness(paths, model_dir, out_dir, cache_dir, no_cache, jobs, quiet):
     from .closeness import closeness_tables
     from .export import write_tables
     from .features import extract_units
+    from .io import all_or_nothing
     from .models import load_model
 
     ctx = click.get_current_context()
     saved = load_model(model_dir)
-    documents, failures = _read_inputs(paths, quiet)
+    _check_outputs([("--out", out_dir, "folder")], paths=paths, allow_outside=allow_outside, model=model_dir,
+                   cache_dir=cache_dir)
+    documents, failures = _read_inputs(paths, quiet, allow_outside=allow_outside)
     if not documents:
         _error("no document could be read; nothing written")
         ctx.exit(EXIT_NO_INPUT)
@@ -437,7 +530,8 @@ def closeness(paths, model_dir, out_dir, cache_dir, no_cache, jobs, quiet):
                           accent_insensitive=False, quiet=quiet)
     units = extract_units(result.parsed, result.coded, saved.codebook, unit=saved.closeness.unit_)
     tables = closeness_tables(saved.closeness, units)
-    written = write_tables(tables, out_dir)
+    with all_or_nothing():
+        written = write_tables(tables, out_dir)
     if not quiet:
         n_empty = int(tables["closeness"]["score"].isna().sum())
         click.echo(f"Scored {len(documents)} document(s) with {model_dir}"
@@ -465,8 +559,9 @@ EXPORT_FORMATS = ("qdpx", "qdc", "xlsx", "csv", "jsonl", "iramuteq")
               help="xlsx/csv: also include every CSV table of this folder (closeness.csv, topic_terms.csv...).")
 @click.option("--name", "project_name", default="ptce_nlp", show_default=True, help="qdpx: project name.")
 @_codebook_option
+@_allow_outside_option
 def export(paths, fmt, out, excel_fr, include_tables, project_name, codebook_path, cache_dir, no_cache, jobs,
-           accent_insensitive, quiet):
+           accent_insensitive, quiet, allow_outside):
     """Code documents with the codebook, then export the coding for other tools.
 
     \b
@@ -484,12 +579,16 @@ def export(paths, fmt, out, excel_fr, include_tables, project_name, codebook_pat
     Examples:
       ptce-nlp export corpus --format qdpx --out out/ptce.qdpx
       ptce-nlp export --format qdc --out out/codebook.qdc
-      ptce-nlp export corpus --format xlsx --include-tables out --out out/ptce.xlsx
+      ptce-nlp export corpus --format xlsx --include-tables out --out ptce_complet.xlsx
       ptce-nlp export corpus --format csv --excel-fr --out out/excel
     """
     from .export import write_iramuteq, write_jsonl, write_qdc, write_qdpx, write_tables, write_xlsx
+    from .io import all_or_nothing
 
     ctx = click.get_current_context()
+    _check_outputs([("--out", out, "folder" if fmt == "csv" else "file")], paths=paths if fmt != "qdc" else (),
+                   allow_outside=allow_outside, codebook=codebook_path, cache_dir=cache_dir,
+                   files=[("tables folder", include_tables)])
     book = _load_codebook_cli(codebook_path, quiet)
     if fmt == "qdc":
         if paths:
@@ -502,7 +601,7 @@ def export(paths, fmt, out, excel_fr, include_tables, project_name, codebook_pat
         raise click.UsageError(f"--format {fmt} needs PATHS to read")
     if include_tables is not None and not include_tables.is_dir():
         raise click.BadParameter(f"{include_tables} is not a folder", param_hint="--include-tables")
-    documents, failures = _read_inputs(paths, quiet)
+    documents, failures = _read_inputs(paths, quiet, allow_outside=allow_outside)
     if not documents:
         _error("no document could be read; nothing written")
         ctx.exit(EXIT_NO_INPUT)
@@ -523,7 +622,8 @@ def export(paths, fmt, out, excel_fr, include_tables, project_name, codebook_pat
                       "pole_counts": pole_counts(result.counts)}
             if include_tables is not None:
                 tables.update(_extra_tables(include_tables, set(tables)))
-            written = write_tables(tables, out, excel_fr=excel_fr) if fmt == "csv" else [write_xlsx(tables, out)]
+            with all_or_nothing():
+                written = write_tables(tables, out, excel_fr=excel_fr) if fmt == "csv" else [write_xlsx(tables, out)]
     if not quiet:
         click.echo(f"Exported {len(documents)} document(s) as {fmt}: wrote {', '.join(map(str, written))}", err=True)
     if failures:
@@ -571,16 +671,18 @@ def import_qdpx(qdpx_file, out_dir, codebook_path, quiet):
     import pandas as pd
 
     from .export import read_qdpx
-    from .io import atomic_write, write_csv
+    from .io import all_or_nothing, atomic_write, write_csv
 
+    _check_outputs([("--out", out_dir, "folder")], codebook=codebook_path, files=[("input project", qdpx_file)])
     book = _load_codebook_cli(codebook_path, True)
     project = read_qdpx(qdpx_file, codebook=book)
     docs = pd.DataFrame([{"doc_id": d.doc_id, "n_chars": len(d.text), **dict(d.metadata)} for d in project.documents])
-    write_csv(project.coded, out_dir / "coded_segments.csv")
-    write_csv(docs, out_dir / "documents.csv")
-    write_csv(project.users, out_dir / "users.csv")
-    with atomic_write(out_dir / "codebook.yaml") as fh:
-        fh.write(project.codebook.to_yaml())
+    with all_or_nothing():
+        write_csv(project.coded, out_dir / "coded_segments.csv")
+        write_csv(docs, out_dir / "documents.csv")
+        write_csv(project.users, out_dir / "users.csv")
+        with atomic_write(out_dir / "codebook.yaml") as fh:
+            fh.write(project.codebook.to_yaml())
     for warning in project.warnings + project.codebook.warnings:
         click.echo(f"Warning: {qdpx_file}: {warning}", err=True)
     if not quiet:
@@ -657,8 +759,10 @@ def agree(auto, manual, unit, level, segments_path, include_flagged, out_dir, co
     import pandas as pd
 
     from .agreement import compare_codings, segment_units, sentence_units, units_from_segments
-    from .io import write_csv
+    from .io import all_or_nothing, write_csv
 
+    _check_outputs([("--out", out_dir, "folder")], codebook=codebook_path,
+                   files=[("input", auto), ("input", manual), ("segments table", segments_path)])
     book = _load_codebook_cli(codebook_path, True)
     coded_a, docs_a = _read_coding(auto, book)
     coded_b, docs_b = _read_coding(manual, book)
@@ -715,8 +819,9 @@ def agree(auto, manual, unit, level, segments_path, include_flagged, out_dir, co
         click.echo(f"{r.code:<40.40} {r.n_both:>5} {r.n_only_a:>5} {r.n_only_b:>5} {r.n_neither:>6} "
                    f"{100 * r.percent_agreement:>7.1f} {r.kappa:>6.3f} {r.alpha:>6.3f}")
     if out_dir is not None:
-        write_csv(table, out_dir / "agreement.csv")
-        write_csv(result.confusion.reset_index(), out_dir / "confusion.csv")
+        with all_or_nothing():
+            write_csv(table, out_dir / "agreement.csv")
+            write_csv(result.confusion.reset_index(), out_dir / "confusion.csv")
         click.echo(f"Wrote {out_dir / 'agreement.csv'}, {out_dir / 'confusion.csv'}", err=True)
 # --------------------------------------------------------------------------- the main job (issue 6)
 
@@ -771,8 +876,9 @@ class _StageProgress:
 @click.option("--fit", is_flag=True,
               help="Fit the closeness model on these documents (they must include the two reference texts).")
 @_codebook_option
+@_allow_outside_option
 def run_command(paths, out_dir, seed, max_file_mb, model_dir, fit, codebook_path, cache_dir, no_cache, jobs,
-                accent_insensitive, quiet):
+                accent_insensitive, quiet, allow_outside):
     """Run the whole analysis and write the report: read, code, topics, closeness, exports, figures.
 
     PATHS are files, folders (read through their manifest.csv when they have
@@ -796,12 +902,15 @@ def run_command(paths, out_dir, seed, max_file_mb, model_dir, fit, codebook_path
     from .pipeline import run as run_pipeline
 
     ctx = click.get_current_context()
+    _check_outputs([("--out", out_dir, "folder")], paths=paths, allow_outside=allow_outside, codebook=codebook_path,
+                   model=model_dir, cache_dir=cache_dir)
     book = _load_codebook_cli(codebook_path, quiet)
     progress = _StageProgress(quiet)
     try:
         result = run_pipeline(paths, out_dir, codebook=book, jobs=jobs, seed=seed, cache_dir=cache_dir,
                               use_cache=not no_cache, accent_insensitive=accent_insensitive,
-                              max_file_mb=max_file_mb, progress=progress, model=model_dir, fit=fit)
+                              max_file_mb=max_file_mb, progress=progress, model=model_dir, fit=fit,
+                              allow_outside=allow_outside)
     finally:
         progress.close()
     stats = result.stats

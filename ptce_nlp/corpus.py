@@ -9,6 +9,8 @@ file: it records a :class:`~ptce_nlp.types.ReadFailure` and goes on.
 from __future__ import annotations
 
 import csv
+import errno
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable, Iterator, Sequence
@@ -127,21 +129,90 @@ def load_manifest(path: str | Path, *, check_files: bool = True) -> list[Source]
 
 # --------------------------------------------------------------------------- discovery
 
-def _folder_sources(folder: Path) -> list[Source]:
-    files = sorted(p for p in folder.rglob("*")
-                   if p.is_file() and not any(part.startswith(".") for part in p.relative_to(folder).parts))
+#: The reason of a file refused outside its corpus folder; ``--allow-outside`` lifts it.
+OUTSIDE_HINT = "give --allow-outside (allow_outside=True) to read it"
+
+
+def _inside(path: str | Path, folder: Path) -> bool:
+    """Whether ``path``, symbolic links and ``..`` resolved, is ``folder`` (resolved) or inside it."""
+    return Path(os.path.realpath(path)).is_relative_to(folder)
+
+
+def _link_problem(path: Path) -> str | None:
+    """Why the symbolic link ``path`` cannot be followed (broken, a loop...), or None."""
+    if not path.is_symlink():
+        return None
+    try:
+        os.stat(path)
+    except OSError as exc:
+        target = os.readlink(path)
+        if exc.errno == errno.ELOOP:
+            return f"symbolic link loop (-> {target})"
+        if exc.errno in (errno.ENOENT, errno.ENOTDIR):
+            return f"broken symbolic link (-> {target}, which does not exist)"
+        return f"cannot follow the symbolic link -> {target} ({exc.strerror or exc})"
+    return None
+
+
+def _folder_sources(folder: Path, *, allow_outside: bool = False) -> tuple[list[Source], list[ReadFailure]]:
+    """Files of ``folder`` and its sub-folders (hidden names skipped), symbolic links followed.
+
+    A link whose target is outside ``folder`` is a failure unless
+    ``allow_outside``; so are a broken link, a link loop and a link to a
+    folder that holds it.
+    """
+    root = Path(os.path.realpath(folder))
+    files: list[Path] = []
+    failures: list[ReadFailure] = []
+
+    def walk(directory: Path, ancestors: frozenset[str]) -> None:
+        try:
+            with os.scandir(directory) as it:
+                entries = sorted(it, key=lambda e: e.name)
+        except OSError as exc:
+            failures.append(ReadFailure(str(directory), f"cannot list the folder ({exc.strerror or exc})"))
+            return
+        for entry in entries:
+            if entry.name.startswith("."):
+                continue
+            path = directory / entry.name
+            if entry.is_symlink():
+                problem = _link_problem(path)
+                if problem is not None:
+                    failures.append(ReadFailure(str(path), problem))
+                    continue
+                real = os.path.realpath(path)
+                if not allow_outside and not _inside(real, root):
+                    failures.append(ReadFailure(str(path), f"symbolic link to {real}, outside the folder "
+                                                           f"{folder}; {OUTSIDE_HINT}"))
+                    continue
+                if os.path.isdir(real):
+                    if real in ancestors:
+                        failures.append(ReadFailure(str(path), f"symbolic link loop (-> {os.readlink(path)}, "
+                                                               "a folder that holds it)"))
+                    else:
+                        walk(path, ancestors | {real})
+                elif os.path.isfile(real):
+                    files.append(path)
+            elif entry.is_dir(follow_symlinks=False):
+                walk(path, ancestors | {os.path.realpath(path)})
+            elif entry.is_file(follow_symlinks=False):
+                files.append(path)
+
+    walk(folder, frozenset({str(root)}))
     sources: list[Source] = []
     taken: set[str] = set()
-    for file in files:
+    for file in sorted(files):
         doc_id = file.stem
         if doc_id in taken:
             doc_id = file.relative_to(folder).as_posix()
         taken.add(doc_id)
         sources.append(Source(file, doc_id))
-    return sources
+    return sources, failures
 
 
-def find_sources(paths: Iterable[str | Path], *, missing_files: str = "report") -> tuple[list[Source], list[ReadFailure]]:
+def find_sources(paths: Iterable[str | Path], *, missing_files: str = "report",
+                 allow_outside: bool = False) -> tuple[list[Source], list[ReadFailure]]:
     """Resolve input paths (files, folders, manifests) into sources to read.
 
     A folder holding ``manifest.csv`` is read through it; a path to a
@@ -149,6 +220,12 @@ def find_sources(paths: Iterable[str | Path], *, missing_files: str = "report") 
     point to no file become failures and the batch goes on; with ``"error"``
     they are manifest problems. Structural manifest problems always raise
     :class:`ManifestError`.
+
+    A manifest row whose file is outside the manifest's folder (``../x.txt``,
+    an absolute path, a symbolic link pointing out), or a file of a folder
+    reached through a symbolic link pointing out of it, is a failure unless
+    ``allow_outside``; so is a broken symbolic link or a link loop. Paths given
+    directly are read wherever they are.
     """
     sources: list[Source] = []
     failures: list[ReadFailure] = []
@@ -161,17 +238,26 @@ def find_sources(paths: Iterable[str | Path], *, missing_files: str = "report") 
             manifest = path
         if manifest is not None:
             rows = load_manifest(manifest, check_files=missing_files == "error")
+            folder = Path(os.path.realpath(manifest.parent))
             for src in rows:
-                if src.path.is_file():
+                problem = _link_problem(src.path)
+                if problem is not None:
+                    failures.append(ReadFailure(str(src.path), f"{problem} ({src.origin})", src.doc_id))
+                elif not allow_outside and not _inside(src.path, folder):
+                    failures.append(ReadFailure(str(src.path), f"outside the folder of the manifest "
+                                                               f"({src.origin}); {OUTSIDE_HINT}", src.doc_id))
+                elif src.path.is_file():
                     sources.append(src)
                 else:
                     failures.append(ReadFailure(str(src.path), f"file not found ({src.origin})", src.doc_id))
         elif path.is_dir():
-            sources.extend(_folder_sources(path))
+            found, refused = _folder_sources(path, allow_outside=allow_outside)
+            sources.extend(found)
+            failures.extend(refused)
         elif path.exists():
             sources.append(Source(path, path.stem))
         else:
-            failures.append(ReadFailure(str(path), "no such file or folder"))
+            failures.append(ReadFailure(str(path), _link_problem(path) or "no such file or folder"))
     dup: dict[str, Source] = {}
     unique: list[Source] = []
     for src in sources:
@@ -182,6 +268,13 @@ def find_sources(paths: Iterable[str | Path], *, missing_files: str = "report") 
         dup[src.doc_id] = src
         unique.append(src)
     return unique, failures
+
+
+def input_paths(paths: Iterable[str | Path], sources: Iterable[Source]) -> list[tuple[str, Path, str]]:
+    """The inputs a batch reads, for :func:`ptce_nlp.io.check_outputs`: the paths given (files, folders,
+    manifests) and every source file (a manifest may name files elsewhere, with ``allow_outside``)."""
+    given = [("input", Path(p), "") for p in paths]
+    return given + [("input", s.path, s.origin) for s in sources]
 
 
 # --------------------------------------------------------------------------- reading
@@ -228,8 +321,12 @@ def iter_read(sources: Sequence[Source], *, max_file_mb: float = MAX_FILE_MB,
             yield ReadFailure(str(src.path), "out of memory while reading", src.doc_id)
 
 
-def read_corpus(paths: str | Path | Iterable[str | Path], *, max_file_mb: float = MAX_FILE_MB) -> Corpus:
+def read_corpus(paths: str | Path | Iterable[str | Path], *, max_file_mb: float = MAX_FILE_MB,
+                allow_outside: bool = False) -> Corpus:
     """Read files, folders and manifests into a :class:`Corpus`.
+
+    ``allow_outside``: read manifest rows and folder links that point outside
+    their corpus folder (refused by default, see :func:`find_sources`).
 
     Examples
     --------
@@ -239,7 +336,7 @@ def read_corpus(paths: str | Path | Iterable[str | Path], *, max_file_mb: float 
     """
     if isinstance(paths, (str, Path)):
         paths = [paths]
-    sources, failures = find_sources(paths)
+    sources, failures = find_sources(paths, allow_outside=allow_outside)
     documents: list[Document] = []
     for item in iter_read(sources, max_file_mb=max_file_mb):
         (documents if isinstance(item, Document) else failures).append(item)

@@ -63,3 +63,20 @@ class ManifestError(PtceError):
 
 class OutputError(PtceError):
     """An output file or folder cannot be written."""
+
+
+class PathConflictError(OutputError):
+    """An output would be, hold, or lie inside one of the inputs; refused before anything is written.
+
+    The CLI reports it as a usage error (exit code 2): the two paths given
+    cannot be used together.
+    """
+
+    def __init__(self, output: object, option: str, kind: str, relation: str, what: str, path: object) -> None:
+        self.output, self.option, self.input = str(output), option, str(path)
+        super().__init__(f"{self.output}: the output {kind} {relation} the {what} {self.input}; "
+                         f"choose another {option}")
+
+
+class Terminated(KeyboardInterrupt):
+    """The process received SIGTERM. A KeyboardInterrupt, so that the cleanup of Ctrl-C runs for it too."""

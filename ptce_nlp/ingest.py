@@ -56,7 +56,7 @@ def _document_row(doc: Document, segments: list[Segment], clean: str) -> dict:
 
 def ingest(paths: str | Path | Iterable[str | Path], *, max_file_mb: float = MAX_FILE_MB,
            progress: Callable[[str, ReadFailure | None], None] | None = None,
-           cache_dir: str | Path | None = None) -> IngestResult:
+           cache_dir: str | Path | None = None, allow_outside: bool = False) -> IngestResult:
     """Read, clean and segment files, folders or manifests.
 
     Parameters
@@ -71,6 +71,9 @@ def ingest(paths: str | Path | Iterable[str | Path], *, max_file_mb: float = MAX
     cache_dir : path, optional
         Use the extraction and cleaning caches there (:mod:`ptce_nlp.cache`);
         by default nothing is cached.
+    allow_outside : bool
+        Read manifest rows and folder links that point outside their corpus
+        folder (by default each is a failure, see :func:`ptce_nlp.corpus.find_sources`).
 
     Returns
     -------
@@ -86,7 +89,7 @@ def ingest(paths: str | Path | Iterable[str | Path], *, max_file_mb: float = MAX
     """
     if isinstance(paths, (str, Path)):
         paths = [paths]
-    sources, failures = find_sources(paths)
+    sources, failures = find_sources(paths, allow_outside=allow_outside)
     documents: list[Document] = []
     segments: list[Segment] = []
     rows: list[dict] = []

@@ -5,7 +5,10 @@
 temporary folder next to ``out_dir``; only when all stages succeeded is that
 folder swapped in place of ``out_dir``. An existing output folder is thus
 replaced as a whole (old and new results never mix) and an interrupted or
-failed run leaves the previous one intact.
+failed run leaves the previous one intact. Because the folder is replaced,
+it may not hold any input (files, manifest, codebook, model, cache folder)
+nor lie inside an input folder: :func:`ptce_nlp.io.check_outputs` refuses
+it before anything is read.
 
 Each stage is a function ``stage(state) -> None`` that reads what earlier
 stages put in the state and adds tables (``state.tables[name] = frame``, a
@@ -28,7 +31,7 @@ import pandas as pd
 
 from .codebook import SHIPPED, Codebook
 from .errors import OutputError, PtceError
-from .io import _umask, atomic_write, write_csv
+from .io import _umask, atomic_write, check_outputs, write_csv
 from .readers import MAX_FILE_MB
 from .types import Document, ReadFailure
 
@@ -65,6 +68,7 @@ class RunState:
     use_cache: bool = True
     accent_insensitive: bool = False
     max_file_mb: float = MAX_FILE_MB
+    allow_outside: bool = False
     progress: Progress | None = None
     documents: list[Document] = field(default_factory=list)
     failures: list[ReadFailure] = field(default_factory=list)
@@ -104,7 +108,7 @@ def stage_read(state: RunState) -> None:
     from .corpus import find_sources
     from .ingest import ingest
 
-    sources, _ = find_sources(state.paths)
+    sources, _ = find_sources(state.paths, allow_outside=state.allow_outside)
     total = len(sources)
     to_read = {str(s.path) for s in sources}
     done = 0
@@ -118,7 +122,8 @@ def stage_read(state: RunState) -> None:
     from .cache import default_cache_dir
 
     cache_dir = (state.cache_dir or default_cache_dir()) if state.use_cache else None
-    result = ingest(state.paths, max_file_mb=state.max_file_mb, progress=progress, cache_dir=cache_dir)
+    result = ingest(state.paths, max_file_mb=state.max_file_mb, progress=progress, cache_dir=cache_dir,
+                    allow_outside=state.allow_outside)
     state.documents, state.failures = result.documents, result.failures
     if not state.documents:
         raise NoUsableInputError(state.failures)
@@ -326,7 +331,7 @@ def load_codebook(spec: Codebook | str | Path) -> Codebook:
 def run(paths: str | Path | Iterable[str | Path], out_dir: str | Path, *, codebook: Codebook | str | Path = "ptce",
         jobs: int = 1, seed: int = 0, cache_dir: str | Path | None = None, use_cache: bool = True,
         accent_insensitive: bool = False, max_file_mb: float = MAX_FILE_MB, progress: Progress | None = None,
-        model: str | Path | None = None, fit: bool = False,
+        model: str | Path | None = None, fit: bool = False, allow_outside: bool = False,
         stages: Sequence[tuple[str, Callable[[RunState], None]]] | None = None) -> RunResult:
     """Run the whole analysis on files, folders or manifests and write it into ``out_dir``.
 
@@ -337,7 +342,9 @@ def run(paths: str | Path | Iterable[str | Path], out_dir: str | Path, *, codebo
     out_dir : path
         Output folder. It is replaced as a whole at the end of a successful
         run; an existing folder must be empty, hold an earlier run (its
-        ``run.json``) or only the CSV files of ``ingest``/``code``.
+        ``run.json``) or only the CSV files of ``ingest``/``code``. It may
+        not hold an input (file, folder, manifest, codebook file, ``model``,
+        ``cache_dir``) nor lie inside an input folder.
     codebook : Codebook, str or path
         The codebook, or a shipped codebook's name, or a YAML file.
     jobs : int
@@ -358,6 +365,9 @@ def run(paths: str | Path | Iterable[str | Path], out_dir: str | Path, *, codebo
     fit : bool
         Fit the closeness model on the given corpus (it must hold the two
         reference texts) instead of applying the saved one.
+    allow_outside : bool
+        Read manifest rows and folder links that point outside their corpus
+        folder (by default each is a failure, see :func:`ptce_nlp.corpus.find_sources`).
     stages : sequence, optional
         The stages to run (default :data:`STAGES`).
 
@@ -371,8 +381,10 @@ def run(paths: str | Path | Iterable[str | Path], out_dir: str | Path, *, codebo
     ------
     NoUsableInputError
         When no input could be read (nothing written).
+    PathConflictError
+        When ``out_dir`` is, holds or lies inside an input (nothing read nor written).
     OutputError
-        When ``out_dir`` cannot be written or holds files of something else.
+        When ``out_dir`` cannot be written (full disk...) or holds files of something else.
     ManifestError, CodebookError, ModelError
         Invalid manifest, codebook or saved model (checked before anything is read).
 
@@ -388,7 +400,8 @@ def run(paths: str | Path | Iterable[str | Path], out_dir: str | Path, *, codebo
     paths = [Path(p) for p in paths]
     out = Path(out_dir)
     book = load_codebook(codebook)
-    _check_out_dir(out, paths)
+    _check_out_dir(out, paths, allow_outside=allow_outside,
+                   others=[("codebook", _codebook_file(codebook, book)), ("model", model), ("cache folder", cache_dir)])
     settings = {"entrées": [str(p) for p in paths], "sortie": str(out), "graine (seed)": seed,
                 "processus (jobs)": jobs, "lemmes sans accents": accent_insensitive,
                 "taille maximale d'un fichier (Mo)": max_file_mb,
@@ -398,13 +411,19 @@ def run(paths: str | Path | Iterable[str | Path], out_dir: str | Path, *, codebo
     work = _make_work_dir(out)
     state = RunState(paths, work, book, jobs=jobs, seed=seed, cache_dir=Path(cache_dir) if cache_dir else None,
                      use_cache=use_cache, accent_insensitive=accent_insensitive, max_file_mb=max_file_mb,
-                     progress=progress, settings=settings, model_dir=Path(model) if model else None, fit=fit)
+                     allow_outside=allow_outside, progress=progress, settings=settings,
+                     model_dir=Path(model) if model else None, fit=fit)
     try:
         if not fit and (stages is None or any(name in ("topics", "closeness") for name, _ in stages)):
             _saved_model(state)  # a missing or damaged model fails now, before any work
         for _, stage in (STAGES if stages is None else stages):
             stage(state)
         _swap_in(work, out)
+    except OutputError as exc:  # a full disk...: named at the place the user knows, not the temporary folder
+        shutil.rmtree(work, ignore_errors=True)
+        if str(work) not in str(exc):
+            raise
+        raise OutputError(str(exc).replace(str(work), str(out))) from None
     except BaseException:
         shutil.rmtree(work, ignore_errors=True)
         raise
@@ -413,14 +432,22 @@ def run(paths: str | Path | Iterable[str | Path], out_dir: str | Path, *, codebo
                      state.coding)
 
 
-def _check_out_dir(out: Path, inputs: Sequence[Path]) -> None:
+def _codebook_file(spec: Codebook | str | Path, book: Codebook) -> Path | None:
+    """The file the codebook was read from, if any (not a shipped codebook)."""
+    if isinstance(spec, (str, Path)):
+        return None if isinstance(spec, str) and spec in SHIPPED else Path(spec)
+    source = Path(book.source) if book.source else None
+    return source if source is not None and source.is_file() and book.source not in SHIPPED.values() else None
+
+
+def _check_out_dir(out: Path, inputs: Sequence[Path], *, allow_outside: bool = False,
+                   others: Sequence[tuple[str, str | Path | None]] = ()) -> None:
+    from .corpus import find_sources, input_paths
+
     if out.exists() and not out.is_dir():
         raise OutputError(f"{out}: exists and is not a folder; choose another --out")
-    resolved = out.resolve()
-    for path in inputs:
-        p = path.resolve()
-        if p == resolved or resolved in p.parents:
-            raise OutputError(f"{out}: the output folder holds the input {path}; choose another --out")
+    sources, _ = find_sources(inputs, allow_outside=allow_outside)
+    check_outputs([("--out", out, "folder")], [*input_paths(inputs, sources), *others])
     if out.is_dir():
         try:
             entries = {p.name for p in out.iterdir()}

@@ -141,13 +141,15 @@ def test_bad_input_cli_missing_path_and_manifest_row(tmp_path):
 
 
 def test_bad_input_console_script_prints_no_traceback(tmp_path):
-    (tmp_path / "binaire.txt").write_bytes(b"\x00\x01\x02" * 1000)
-    (tmp_path / "ok.md").write_text("# Titre\n\n" + TEXT, encoding="utf-8")
+    folder = tmp_path / "in"  # the output folder may not lie inside the input folder
+    folder.mkdir()
+    (folder / "binaire.txt").write_bytes(b"\x00\x01\x02" * 1000)
+    (folder / "ok.md").write_text("# Titre\n\n" + TEXT, encoding="utf-8")
     exe = Path(sys.executable).with_name("ptce-nlp")
-    proc = subprocess.run([str(exe), "ingest", str(tmp_path), "--out", str(tmp_path / "out"), "--quiet"],
+    proc = subprocess.run([str(exe), "ingest", str(folder), "--out", str(tmp_path / "out"), "--quiet"],
                           capture_output=True, text=True, env={**os.environ, "PYTHONWARNINGS": "ignore"})
     assert proc.returncode == 3
-    assert proc.stderr.splitlines()[0] == f"Error: {tmp_path / 'binaire.txt'}: binary content (NUL bytes): not a text file"
+    assert proc.stderr.splitlines()[0] == f"Error: {folder / 'binaire.txt'}: binary content (NUL bytes): not a text file"
     assert "Traceback" not in proc.stderr
 
 
