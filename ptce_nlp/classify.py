@@ -516,3 +516,63 @@ def load_coder(path: str | Path) -> HybridCoder:
     coder.classes_ = np.array([0, 1])
     coder.card_ = card
     return coder
+
+
+# --------------------------------------------------------------------------- active learning
+
+def suggest(coder: HybridCoder, pool: pd.DataFrame, *, labelled: pd.DataFrame | None = None, n: int = 50,
+            diversity: float = 1.0) -> np.ndarray:
+    """Positions in ``pool`` of the ``n`` sentences most worth labelling next.
+
+    A sentence is worth labelling when the coder is unsure of it (a probability near a category's decision
+    threshold, for the category where it is nearest) and unlike the sentences already labelled or already
+    picked (cosine similarity of their features). Sentences are picked greedily: each pick maximises
+    ``uncertainty * (1 - similarity) ** diversity``, so that the batch does not hold ten variants of one
+    sentence.
+
+    Parameters
+    ----------
+    coder : HybridCoder
+        Fitted.
+    pool : DataFrame
+        Candidate sentences (:func:`sentence_table` rows).
+    labelled : DataFrame, optional
+        Sentences already labelled (the training set).
+    n : int
+        How many to pick (fewer when the pool is smaller).
+    diversity : float
+        0 ranks by uncertainty alone.
+
+    Returns
+    -------
+    ndarray of int
+        Positions in ``pool``, best first.
+    """
+    if not len(pool) or n <= 0:
+        return np.zeros(0, dtype=int)
+    proba = coder.predict_proba(pool)
+    t = coder.thresholds_
+    distance = np.abs(proba - t) / np.maximum(t, 1 - t)           # 0 at the threshold, 1 at a sure 0 or 1
+    uncertainty = 1.0 - distance.min(axis=1)
+    F = _unit_rows(coder.vectorizer_.transform(pool))
+    similarity = np.zeros(len(pool))
+    if labelled is not None and len(labelled):
+        L = _unit_rows(coder.vectorizer_.transform(labelled))
+        for start in range(0, len(pool), 2048):                     # bounded memory on a large pool
+            block = F[start:start + 2048] @ L.T
+            similarity[start:start + 2048] = block.max(axis=1).toarray().ravel()
+    picked: list[int] = []
+    available = np.ones(len(pool), dtype=bool)
+    for _ in range(min(n, len(pool))):
+        score = uncertainty * np.clip(1.0 - similarity, 0.0, 1.0) ** diversity
+        score[~available] = -np.inf
+        best = int(np.argmax(score))                                # ties: the earliest sentence
+        picked.append(best)
+        available[best] = False
+        similarity = np.maximum(similarity, (F @ F[best].T).toarray().ravel())
+    return np.asarray(picked, dtype=int)
+
+
+def _unit_rows(F):
+    norms = np.sqrt(np.asarray(F.multiply(F).sum(axis=1)).ravel())
+    return sp.diags(np.divide(1.0, norms, out=np.zeros_like(norms), where=norms > 0)) @ F

@@ -118,3 +118,35 @@ def check_labelled_set(labelled: pd.DataFrame, texts: dict[str, str], *,
 
 def labels_array(frame: pd.DataFrame, categories: Sequence[str] = CATEGORIES) -> np.ndarray:
     return frame[list(categories)].to_numpy(dtype=int)
+
+
+def read_labelled_set(folder, documents) -> tuple[pd.DataFrame, int]:
+    """A labelled-set folder (``candidates.csv`` + ``labels.csv``) with each sentence's text read from its document.
+
+    Sentences whose document is not among ``documents`` (the seed articles, when ``../shared/seeds`` is absent)
+    are left out; their number is returned beside the table. Raises :class:`LabelledSetError` when offsets do
+    not give back a stored text.
+    """
+    from pathlib import Path
+
+    folder = Path(folder)
+    candidates = pd.read_csv(folder / "candidates.csv", keep_default_na=False, dtype={"text": str})
+    labels = pd.read_csv(folder / "labels.csv", keep_default_na=False)
+    frame = candidates.merge(labels, on="id", how="inner", validate="one_to_one")
+    if len(frame) != len(candidates):
+        raise LabelledSetError(f"{folder}: {len(candidates) - len(frame)} candidates have no labels")
+    texts = {d.doc_id: d.text for d in documents}
+    present = frame["doc_id"].isin(list(texts))
+    frame = frame[present].copy()
+    problems = []
+    full = []
+    for row in frame.itertuples():
+        sentence = texts[row.doc_id][row.start_char:row.end_char]
+        if row.text and sentence != row.text:
+            problems.append(f"{row.id}: offsets {row.start_char}-{row.end_char} do not give the stored sentence")
+        full.append(sentence)
+    if problems:
+        raise LabelledSetError("; ".join(problems[:5]))
+    frame["text"] = full
+    frame = frame.rename(columns={"doc_id": "source"}).assign(doc_id=lambda f: f["source"])
+    return frame.reset_index(drop=True), int((~present).sum())
