@@ -25,7 +25,8 @@ of the code that they overlap.
 
 :meth:`Codebook.from_yaml` reports every problem at once with its YAML line:
 duplicate id, unknown parent, cycle, leaf without patterns, invalid pattern
-syntax, bad colour; and warns about lemma patterns that can never match
+syntax, bad colour, a key given twice in a mapping; it refuses YAML aliases
+and absurd nesting (see :class:`_LineLoader`); and warns about lemma patterns that can never match
 because a word is not a lemma as spaCy produces it (``pôles`` -> ``pôle``).
 """
 
