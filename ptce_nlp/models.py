@@ -36,6 +36,7 @@ import io
 import json
 import math
 import os
+import struct
 import zipfile
 import zlib
 from dataclasses import dataclass, field
@@ -64,6 +65,8 @@ MAX_FILE_BYTES = {CARD: 16 << 20, "vocabulary.json": 64 << 20, "seeds.json": 16 
 #: Largest uncompressed size of one member of ``arrays.npz``, and of all of them.
 MAX_NPZ_MEMBER_BYTES = 256 << 20
 MAX_NPZ_TOTAL_BYTES = 1 << 30
+#: Most members ``arrays.npz`` may list (a model has 10 to 17).
+MAX_NPZ_MEMBERS = 64
 MAX_N_BOOT = 100_000
 MAX_TOPICS = 1_000
 MAX_SEED = 2**32 - 1  # numpy's RandomState takes seeds below 2**32
@@ -501,6 +504,15 @@ def _read_npz(data: bytes, specs: dict[str, tuple], file: Path) -> dict[str, np.
     def fail(message: str):
         raise ModelError(f"{file}: {message}")
 
+    # The end record says how many members the directory lists: zipfile would build an object for each of
+    # them, so a 1 GB archive of empty members would take gigabytes before any other check.
+    end = data.rfind(b"PK\x05\x06", max(0, len(data) - 65_557))
+    if end < 0 or end + 22 > len(data):
+        fail("not a readable NPZ archive (truncated or damaged)")
+    n_members, directory_size = struct.unpack("<HI", data[end + 10: end + 16])
+    if n_members > MAX_NPZ_MEMBERS or directory_size > MAX_NPZ_MEMBERS * 1_024:
+        fail(f"its directory lists {n_members} members in {directory_size} bytes, more than a model holds "
+             f"(at most {MAX_NPZ_MEMBERS})")
     try:
         archive = zipfile.ZipFile(io.BytesIO(data))
         infos = archive.infolist()
@@ -556,7 +568,8 @@ def _read_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo, spec: tuple, f
             buffer = fh.read(nbytes)
     except ModelError:
         raise
-    except (ValueError, zipfile.BadZipFile, zlib.error, EOFError, OSError) as exc:
+    except (ValueError, zipfile.BadZipFile, zlib.error, EOFError, OSError, RuntimeError, NotImplementedError) as exc:
+        # RuntimeError: an encrypted member; NotImplementedError: a compression zipfile does not know
         fail(f"member {info.filename!r} cannot be read ({exc.__class__.__name__}: {exc})")
     if len(buffer) != nbytes:
         fail(f"member {info.filename!r} is truncated ({len(buffer)} of {nbytes} bytes)")

@@ -376,18 +376,24 @@ def _rezip(npz: bytes, replace: dict[str, bytes]) -> bytes:
     return out.getvalue()
 
 
-def _declare_size(npz: bytes, member: str, size: int) -> bytes:
-    """The archive with the uncompressed size of ``member`` declared as ``size`` (local header and directory)."""
+def _patch(npz: bytes, member: str, fmt: str, value: int, *, local: int, central: int) -> bytes:
+    """The archive with a field of ``member``'s headers (at these offsets) set to ``value``."""
     with zipfile.ZipFile(io.BytesIO(npz)) as zf:
-        local = zf.getinfo(member).header_offset
+        start = zf.getinfo(member).header_offset
     data = bytearray(npz)
-    data[local + 22: local + 26] = struct.pack("<I", size)
+    size = struct.calcsize(fmt)
+    data[start + local: start + local + size] = struct.pack(fmt, value)
     name = member.encode()
-    pos = data.find(b"PK\x01\x02")
+    pos = data.find(b"PK\x01\x02")  # the member's entry in the central directory
     while data[pos + 46: pos + 46 + len(name)] != name:
         pos = data.find(b"PK\x01\x02", pos + 4)
-    data[pos + 24: pos + 28] = struct.pack("<I", size)
+    data[pos + central: pos + central + size] = struct.pack(fmt, value)
     return bytes(data)
+
+
+def _declare_size(npz: bytes, member: str, size: int) -> bytes:
+    """The archive with the uncompressed size of ``member`` declared as ``size``."""
+    return _patch(npz, member, "<I", size, local=22, central=24)
 
 
 def test_models_npy_header_claiming_more_than_its_member_holds_is_refused(tmp_path):
@@ -402,6 +408,27 @@ def test_models_npy_header_claiming_more_than_its_member_holds_is_refused(tmp_pa
         load_model(path)
     assert str(info.value) == (f"{path / 'arrays.npz'}: member 'seeded_idf.npy' claims 12960 bytes of data but "
                                "holds 800")
+
+
+def test_models_npz_member_encrypted_or_oddly_compressed_is_refused(tmp_path):
+    npz = (REFERENCE_MODEL / "arrays.npz").read_bytes()
+    for name, field in (("aes", dict(fmt="<H", value=99, local=8, central=10)),  # compression method 99
+                        ("encrypted", dict(fmt="<H", value=1, local=6, central=8))):  # flag bit 0
+        path = _tampered(tmp_path / name, npz=_patch(npz, "seeded_idf.npy", **field))
+        with pytest.raises(ModelError, match=r"arrays.npz: member 'seeded_idf.npy' cannot be read \("):
+            load_model(path)
+
+
+def test_models_npz_directory_listing_many_members_is_refused_before_it_is_parsed(tmp_path):
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as zf:  # 20,000 empty members; a 1 GB file could list 20 million
+        for i in range(20_000):
+            zf.writestr(f"{i}", b"")
+    path = _tampered(tmp_path, npz=out.getvalue())
+    with pytest.raises(ModelError) as info:
+        load_model(path)
+    assert str(info.value) == (f"{path / 'arrays.npz'}: its directory lists 20000 members in 1008890 bytes, more "
+                               "than a model holds (at most 64)")
 
 
 def test_models_npz_member_declaring_gigabytes_is_refused_before_numpy_reads_it(tmp_path):
