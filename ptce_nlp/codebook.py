@@ -25,7 +25,8 @@ of the code that they overlap.
 
 :meth:`Codebook.from_yaml` reports every problem at once with its YAML line:
 duplicate id, unknown parent, cycle, leaf without patterns, invalid pattern
-syntax, bad colour; and warns about lemma patterns that can never match
+syntax, bad colour, a key given twice in a mapping; it refuses YAML aliases
+and absurd nesting (see :class:`_LineLoader`); and warns about lemma patterns that can never match
 because a word is not a lemma as spaCy produces it (``pôles`` -> ``pôle``).
 """
 
@@ -169,11 +170,17 @@ class Codebook:
     @classmethod
     def from_yaml_text(cls, text: str, *, source: str = "<codebook>", check_lemmas: bool = True) -> "Codebook":
         try:
-            data = yaml.load(text, Loader=_LineLoader)  # noqa: S506 - a SafeLoader subclass
+            data, duplicate_keys = _load_yaml(text)
         except yaml.YAMLError as exc:
             mark = getattr(exc, "problem_mark", None)
             where = f"line {mark.line + 1}: " if mark else ""
             raise CodebookError(source, [f"{where}invalid YAML ({getattr(exc, 'problem', exc)})"]) from None
+        if duplicate_keys:
+            try:
+                cls.from_dict(data, source=source, check_lemmas=False)
+            except CodebookError as exc:
+                raise CodebookError(source, duplicate_keys + exc.problems) from None
+            raise CodebookError(source, duplicate_keys)
         return cls.from_dict(data, source=source, check_lemmas=check_lemmas)
 
     @classmethod
@@ -244,13 +251,68 @@ class Codebook:
 
 # --------------------------------------------------------------------------- YAML with lines
 
+MAX_YAML_DEPTH = 100
+
+
 class _LineLoader(yaml.SafeLoader):
-    """A safe loader that records the line of each mapping and sequence item."""
+    """The loader of every YAML file a user gives (codebooks, a model folder's ``codebook.yaml``).
+
+    A :class:`yaml.SafeLoader` that records the line of each mapping and
+    sequence item, and refuses what makes a small file costly or ambiguous:
+    aliases (``*name``: nested ones expand exponentially, the "billion
+    laughs"), nesting deeper than :data:`MAX_YAML_DEPTH` and duplicate keys.
+    Duplicate keys do not stop the load: they are listed in
+    :attr:`duplicate_keys` (one message each, naming both lines) and reported
+    with the codebook's other problems.
+    """
+
+    def __init__(self, stream) -> None:
+        super().__init__(stream)
+        self.duplicate_keys: list[tuple[int, str]] = []
+        self._depth = 0
+
+    def compose_node(self, parent, index):
+        if self.check_event(yaml.AliasEvent):
+            event = self.peek_event()
+            raise yaml.composer.ComposerError(
+                None, None, f"alias *{event.anchor}: aliases are not allowed in a codebook, write the value out",
+                event.start_mark)
+        self._depth += 1
+        try:
+            if self._depth > MAX_YAML_DEPTH:
+                raise yaml.composer.ComposerError(None, None, f"nested more than {MAX_YAML_DEPTH} levels deep",
+                                                  self.peek_event().start_mark)
+            return super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
 
     def construct_mapping(self, node, deep=False):
+        first: dict = {}
+        for key_node, _ in node.value:
+            if not isinstance(key_node, yaml.ScalarNode) or key_node.tag == "tag:yaml.org,2002:merge":
+                continue
+            key = self.construct_object(key_node)
+            line = key_node.start_mark.line + 1
+            if key in first:
+                self.duplicate_keys.append((line, f"line {line}: duplicate key {key!r} (first on line {first[key]}); "
+                                                  "the second would silently replace the first"))
+            else:
+                first[key] = line
         mapping = super().construct_mapping(node, deep=deep)
         mapping["__line__"] = node.start_mark.line + 1
         return mapping
+
+
+def _load_yaml(text: str) -> tuple[object, list[str]]:
+    """Parse user YAML with :class:`_LineLoader`: ``(data, duplicate-key problems by line)``.
+
+    Raises yaml.YAMLError (aliases and absurd nesting included).
+    """
+    loader = _LineLoader(text)
+    try:
+        return loader.get_single_data(), [problem for _, problem in sorted(loader.duplicate_keys)]
+    finally:
+        loader.dispose()
 
 
 

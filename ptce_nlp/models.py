@@ -19,7 +19,13 @@ A model folder (``models/<name>/``) holds:
 
 :func:`load_model` refuses a folder saved by another version of the toolkit,
 naming both versions, and reports a missing, unreadable or altered file in
-one line.
+one line. Checksums only catch accidents (whoever edits a file can update
+them), so every card field, vocabulary, seed list and array is also checked
+before use: types and ranges of the card's fields, each array's dtype, shape
+(against the vocabulary and the card), size and finiteness; the zip
+directory of ``arrays.npz`` and each member's NPY header are read first, so
+a member declaring more than :data:`MAX_NPZ_MEMBER_BYTES` is refused before
+anything is allocated. Each refusal is one line naming the file and the field.
 """
 
 from __future__ import annotations
@@ -28,7 +34,11 @@ import datetime as _dt
 import hashlib
 import io
 import json
+import math
 import os
+import struct
+import zipfile
+import zlib
 from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
@@ -41,13 +51,31 @@ from . import __version__
 from .closeness import ClosenessModel, Wordscores
 from .codebook import Codebook, CodebookError
 from .errors import PtceError
-from .features import LemmaVectorizer
+from .features import UNITS, LemmaVectorizer
 from .io import atomic_write
 from .topics import SeededNMF, TopicModel, TopicsResult
 
 FORMAT_VERSION = 1
 CARD = "model_card.json"
 FILES = ("vocabulary.json", "seeds.json", "arrays.npz", "codebook.yaml")
+
+#: Largest size on disk of each file of a model folder (a model of 100,000 terms is far below).
+MAX_FILE_BYTES = {CARD: 16 << 20, "vocabulary.json": 64 << 20, "seeds.json": 16 << 20,
+                  "arrays.npz": 1 << 30, "codebook.yaml": 16 << 20}
+#: Largest uncompressed size of one member of ``arrays.npz``, and of all of them.
+MAX_NPZ_MEMBER_BYTES = 256 << 20
+MAX_NPZ_TOTAL_BYTES = 1 << 30
+#: Most members ``arrays.npz`` may list (a model has 10 to 17).
+MAX_NPZ_MEMBERS = 64
+MAX_N_BOOT = 100_000
+MAX_TOPICS = 1_000
+MAX_SEED = 2**32 - 1  # numpy's RandomState takes seeds below 2**32
+CLOSENESS_PARAMS = ("cluster_code", "confidence", "ess_code", "max_df", "min_df", "n_boot", "n_topics",
+                    "random_state", "references", "seed_weight")
+TOPIC_MODELS = ("lda", "nmf", "seeded")
+CLOSENESS_ARRAYS = ("closeness_df", "wordscores_word_scores", "wordscores_reference_scores",
+                    "wordscores_reference_raw", "wordscores_mv", "wordscores_lbg", "embedding_polarity",
+                    "embedding_scale", "seeded_components", "seeded_idf")
 
 
 class ModelError(PtceError):
@@ -192,7 +220,9 @@ def load_model(path: str | Path) -> SavedModel:
     Raises
     ------
     ModelError
-        Missing folder, missing or altered file.
+        Missing folder, missing, oversized or altered file, a card field of the wrong type or out of
+        range, an array of the wrong dtype, shape or size, or with NaN or infinite values where a
+        number is needed; the message names the file and the field.
     ModelVersionError
         Saved by another version of ptce_nlp.
     """
@@ -205,10 +235,10 @@ def load_model(path: str | Path) -> SavedModel:
     if not card_path.is_file():
         raise ModelError(f"{path}: not a model folder: {CARD} is missing")
     try:
-        card = json.loads(card_path.read_bytes().decode("utf-8"))
+        card = json.loads(_read_bounded(card_path).decode("utf-8"))
         if not isinstance(card, dict):
             raise ValueError("not a JSON object")
-    except (ValueError, UnicodeDecodeError) as exc:
+    except (ValueError, UnicodeDecodeError, RecursionError) as exc:
         raise ModelError(f"{card_path}: corrupted model card ({exc})") from None
     saved = str(card.get("toolkit_version", "unknown"))
     if card.get("toolkit") != "ptce_nlp" or saved != __version__ or card.get("format_version") != FORMAT_VERSION:
@@ -220,24 +250,363 @@ def load_model(path: str | Path) -> SavedModel:
         file = path / name
         if not file.is_file():
             raise ModelError(f"{path}: the model folder is incomplete: {name} is missing (refit it: make model)")
-        data[name] = file.read_bytes()
-        if hashlib.sha256(data[name]).hexdigest() != files.get(name):
+        data[name] = _read_bounded(file)
+        if hashlib.sha256(data[name]).hexdigest() != (files.get(name) if isinstance(files, dict) else None):
             raise ModelError(f"{file}: corrupted (its checksum differs from the one in {CARD})")
+    spec = _check_card(card, card_path)
+    vocabulary = _check_vocabulary(_json_file(path / "vocabulary.json", data["vocabulary.json"]), spec,
+                                   path / "vocabulary.json")
+    seeds = _check_seeds(_json_file(path / "seeds.json", data["seeds.json"]), vocabulary["closeness"], spec,
+                         path / "seeds.json")
+    arrays = _read_npz(data["arrays.npz"], _array_specs(spec, vocabulary), path / "arrays.npz")
     try:
-        vocabulary = json.loads(data["vocabulary.json"])
-        seeds = json.loads(data["seeds.json"])
-        with np.load(io.BytesIO(data["arrays.npz"]), allow_pickle=False) as npz:
-            arrays = {k: npz[k] for k in npz.files}
         codebook = Codebook.from_yaml_text(data["codebook.yaml"].decode("utf-8"), source=str(path / "codebook.yaml"),
                                            check_lemmas=False)
-        closeness = _closeness_from(card["closeness"], vocabulary["closeness"], seeds, arrays)
-        topics, topics_vocabulary = _topics_from(card.get("topics") or {}, vocabulary.get("topics", []), arrays)
+    except UnicodeDecodeError:
+        raise ModelError(f"{path / 'codebook.yaml'}: not UTF-8 text") from None
     except CodebookError as exc:
         raise ModelError(f"{path}: the saved codebook is invalid ({exc.problems[0] if exc.problems else exc})") \
             from None
-    except (KeyError, ValueError, TypeError, IndexError, OSError) as exc:
+    categories = {c.id for c in codebook.categories()}
+    for key in ("ess_code", "cluster_code"):
+        if spec[key] not in categories:
+            raise ModelError(f"{card_path}: closeness.params.{key} {spec[key]!r} is not a category of the model's "
+                             "codebook.yaml")
+    try:
+        closeness = _closeness_from(card["closeness"], vocabulary["closeness"], seeds, arrays)
+        topics, topics_vocabulary = _topics_from(card.get("topics") or {}, vocabulary.get("topics", []), arrays)
+    except (KeyError, ValueError, TypeError, IndexError, OSError) as exc:  # the checks above should leave none
         raise ModelError(f"{path}: corrupted model ({exc.__class__.__name__}: {exc})") from None
     return SavedModel(path, card, closeness, codebook, topics, topics_vocabulary)
+
+
+# --------------------------------------------------------------------------- checks of a loaded folder
+
+def _read_bounded(file: Path) -> bytes:
+    """The bytes of a model file, refused when larger than :data:`MAX_FILE_BYTES` allows."""
+    limit = MAX_FILE_BYTES[file.name]
+    try:
+        with open(file, "rb") as fh:
+            data = fh.read(limit + 1)
+    except OSError as exc:
+        raise ModelError(f"{file}: cannot read the file ({exc.strerror or exc})") from None
+    if len(data) > limit:
+        raise ModelError(f"{file}: more than {limit} bytes, the limit for a model's {file.name}")
+    return data
+
+
+def _json_file(file: Path, data: bytes):
+    try:
+        return json.loads(data.decode("utf-8"))
+    except (ValueError, UnicodeDecodeError, RecursionError) as exc:
+        raise ModelError(f"{file}: not valid JSON ({exc})") from None
+
+
+def _short(value) -> str:
+    """``repr(value)``, cut to 60 characters: a message stays one short line whatever the file holds."""
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _is_int(value) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _is_number(value) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
+class _Fields:
+    """Reads the fields of a JSON object, raising one-line ModelErrors naming the file and the field."""
+
+    def __init__(self, file: Path) -> None:
+        self.file = file
+
+    def fail(self, message: str):
+        raise ModelError(f"{self.file}: {message}")
+
+    def get(self, obj: dict, prefix: str, key: str):
+        if key not in obj:
+            self.fail(f"{prefix}{key} is missing")
+        return obj[key]
+
+    def object(self, obj: dict, prefix: str, key: str, *, optional: bool = False) -> dict:
+        value = obj.get(key, {}) if optional else self.get(obj, prefix, key)
+        if not isinstance(value, dict):
+            self.fail(f"{prefix}{key} must be a JSON object, got {_short(value)}")
+        return value
+
+    def integer(self, obj: dict, prefix: str, key: str, low: int, high: int) -> int:
+        value = self.get(obj, prefix, key)
+        if not _is_int(value) or not low <= value <= high:
+            self.fail(f"{prefix}{key} must be an integer from {low} to {high}, got {_short(value)}")
+        return value
+
+    def number(self, obj: dict, prefix: str, key: str, *, above: float | None = None, least: float | None = None,
+               below: float | None = None, what: str) -> float:
+        value = self.get(obj, prefix, key)
+        if (not _is_number(value) or (above is not None and not value > above)
+                or (least is not None and not value >= least) or (below is not None and not value < below)):
+            self.fail(f"{prefix}{key} must be a number {what}, got {_short(value)}")
+        return float(value)
+
+    def choice(self, obj: dict, prefix: str, key: str, choices: tuple[str, ...], default=None) -> str:
+        value = obj.get(key, default) if default is not None else self.get(obj, prefix, key)
+        if not isinstance(value, str) or value not in choices:
+            self.fail(f"{prefix}{key} must be one of {', '.join(map(repr, choices))}, got {_short(value)}")
+        return value
+
+    def strings(self, obj: dict, prefix: str, key: str, *, at_least: int = 0) -> list[str]:
+        value = self.get(obj, prefix, key)
+        if (not isinstance(value, list) or len(value) < at_least or not all(isinstance(v, str) for v in value)
+                or len(set(value)) != len(value)):
+            least = f"at least {at_least} " if at_least else ""
+            self.fail(f"{prefix}{key} must be a list of {least}distinct strings, got {_short(value)}")
+        return value
+
+
+def _check_card(card: dict, file: Path) -> dict:
+    """Check every field of the card the loader uses; returns what the other checks need."""
+    f = _Fields(file)
+    closeness = f.object(card, "", "closeness")
+    params = f.object(closeness, "closeness.", "params")
+    for key in params:
+        if key not in CLOSENESS_PARAMS:
+            f.fail(f"closeness.params: unknown key {_short(key)}")
+    p = "closeness.params."
+    for key in ("ess_code", "cluster_code"):
+        if not isinstance(f.get(params, p, key), str) or not params[key]:
+            f.fail(f"{p}{key} must be a code id, got {_short(params[key])}")
+    n_topics = f.integer(params, p, "n_topics", 2, MAX_TOPICS)
+    f.integer(params, p, "n_boot", 1, MAX_N_BOOT)
+    f.number(params, p, "confidence", above=0.0, below=1.0, what="between 0 and 1 (both excluded)")
+    f.integer(params, p, "random_state", 0, MAX_SEED)
+    f.number(params, p, "seed_weight", least=0.0, what="of at least 0")
+    for key in ("min_df", "max_df"):
+        value = f.get(params, p, key)
+        if not (_is_int(value) and value >= 1 or _is_number(value) and 0 < value <= 1):
+            f.fail(f"{p}{key} must be an integer of at least 1 or a fraction in (0, 1], got {_short(value)}")
+    references = f.get(params, p, "references")
+    if references is not None and not (isinstance(references, dict)
+                                       and all(_is_number(v) for v in references.values())):
+        f.fail(f"{p}references must be null or an object of document ids to numbers, got {_short(references)}")
+    f.choice(closeness, "closeness.", "unit", UNITS, default="sentence")
+    n_terms = f.integer(closeness, "closeness.", "n_terms", 1, 10**9)
+    reference_ids = f.strings(closeness, "closeness.", "reference_ids", at_least=2)
+    seeded = f.object(closeness, "closeness.", "seeded_topics")
+    k = f.integer(seeded, "closeness.seeded_topics.", "k", 2, MAX_TOPICS)
+    if k != n_topics:
+        f.fail(f"closeness.seeded_topics.k is {k} but closeness.params.n_topics is {n_topics}")
+    seed_names = f.strings(seeded, "closeness.seeded_topics.", "seed_names")
+    if len(seed_names) > k:
+        f.fail(f"closeness.seeded_topics.seed_names: {len(seed_names)} seeded topics, more than k={k}")
+    f.integer(card, "", "random_state", 0, MAX_SEED)
+    if not isinstance(card.get("created", ""), str) or len(card.get("created", "")) > 64:
+        f.fail(f"created must be a date, got {_short(card.get('created'))}")
+    topics = f.object(card, "", "topics", optional=True)
+    models: dict[str, int] = {}
+    if topics:
+        tparams = f.object(topics, "topics.", "params")
+        f.integer(tparams, "topics.params.", "random_state", 0, MAX_SEED)
+        f.choice(tparams, "topics.params.", "unit", UNITS)
+        for name, info in f.object(topics, "topics.", "models").items():
+            if name not in TOPIC_MODELS:
+                f.fail(f"topics.models: unknown model {_short(name)} ({', '.join(TOPIC_MODELS)})")
+            prefix = f"topics.models.{name}."
+            if not isinstance(info, dict):
+                f.fail(f"topics.models.{name} must be a JSON object, got {_short(info)}")
+            models[name] = f.integer(info, prefix, "k", 2, MAX_TOPICS)
+            if name == "lda":
+                f.number(info, prefix, "doc_topic_prior", above=0.0, what="above 0")
+            if name == "seeded":
+                f.strings(info, prefix, "seeds")
+    return {"n_terms": n_terms, "n_references": len(reference_ids), "k": k, "seed_names": seed_names,
+            "ess_code": params["ess_code"], "cluster_code": params["cluster_code"], "topic_models": models,
+            "card_file": file}
+
+
+def _check_vocabulary(vocabulary, spec: dict, file: Path) -> dict:
+    f = _Fields(file)
+    if not isinstance(vocabulary, dict):
+        f.fail(f"must be a JSON object, got {_short(vocabulary)}")
+    keys = ("closeness", "topics") if spec["topic_models"] else ("closeness",)
+    for key in keys:
+        terms = f.get(vocabulary, "", key)
+        if not isinstance(terms, list) or not all(isinstance(t, str) and t for t in terms):
+            f.fail(f"{key} must be a list of distinct strings, got {_short(terms)}")
+        if len(set(terms)) != len(terms):
+            seen: set[str] = set()
+            repeat = next(i for i, t in enumerate(terms) if t in seen or seen.add(t))
+            f.fail(f"{key} must be a list of distinct strings (term {repeat} repeats {terms[repeat]!r})")
+    if len(vocabulary["closeness"]) != spec["n_terms"]:
+        raise ModelError(f"{spec['card_file']}: closeness.n_terms is {spec['n_terms']} but vocabulary.json holds "
+                         f"{len(vocabulary['closeness'])} closeness terms")
+    return vocabulary
+
+
+def _check_seeds(seeds, vocabulary: list[str], spec: dict, file: Path) -> dict:
+    f = _Fields(file)
+    if not isinstance(seeds, dict):
+        f.fail(f"must be a JSON object of codes to seed terms, got {_short(seeds)}")
+    known = set(vocabulary)
+    for code, terms in seeds.items():
+        if not isinstance(terms, list) or not all(isinstance(t, str) for t in terms) or len(set(terms)) != len(terms):
+            f.fail(f"{code}: must be a list of distinct strings, got {_short(terms)}")
+        absent = next((t for t in terms if t not in known), None)
+        if absent is not None:
+            f.fail(f"{code}: {absent!r} is not in the closeness vocabulary")
+    card = _Fields(spec["card_file"])
+    for key in ("ess_code", "cluster_code"):
+        if not seeds.get(spec[key]):
+            card.fail(f"closeness.params.{key} {spec[key]!r} has no seed terms in seeds.json")
+    for name in spec["seed_names"]:
+        if not seeds.get(name):
+            card.fail(f"closeness.seeded_topics.seed_names: {name!r} has no seed terms in seeds.json")
+    return seeds
+
+
+def _array_specs(spec: dict, vocabulary: dict) -> dict[str, tuple]:
+    """``name -> (kind, shape, what the shape comes from)`` of every array the model must hold."""
+    n, r, k = spec["n_terms"], spec["n_references"], spec["k"]
+    vocab, refs = "the closeness vocabulary", "closeness.reference_ids"
+    out = {
+        "closeness_df": ("i", (n,), vocab),
+        "wordscores_word_scores": ("f", (n,), vocab),
+        "wordscores_reference_scores": ("f", (r,), refs),
+        "wordscores_reference_raw": ("f", (r,), refs),
+        "wordscores_mv": ("f", (4,), "raw low, raw high, score low, score high"),
+        "wordscores_lbg": ("f", (3,), "mean, raw SD, reference SD"),
+        "embedding_polarity": ("f", (n,), vocab),
+        "embedding_scale": ("f", (4,), "raw low, raw high, score low, score high"),
+        "seeded_components": ("f", (k, n), f"closeness.seeded_topics.k, {vocab}"),
+        "seeded_idf": ("f", (n,), vocab),
+    }
+    if spec["topic_models"]:
+        m = len(vocabulary["topics"])
+        out["topics_df"] = ("i", (m,), "the topics vocabulary")
+        for name, k_topics in spec["topic_models"].items():
+            out[f"topics_{name}_components"] = ("f", (k_topics, m), f"topics.models.{name}.k, the topics vocabulary")
+            if name == "lda":
+                out["topics_lda_raw_components"] = ("f", (k_topics, m), "topics.models.lda.k, the topics vocabulary")
+            else:
+                out[f"topics_{name}_idf"] = ("f", (m,), "the topics vocabulary")
+    return out
+
+
+def _read_npz(data: bytes, specs: dict[str, tuple], file: Path) -> dict[str, np.ndarray]:
+    """The arrays of ``arrays.npz``, each checked against ``specs`` before and after it is read.
+
+    The zip directory is read first: unknown, repeated or missing members and a
+    declared size over :data:`MAX_NPZ_MEMBER_BYTES` are refused; then each
+    member's NPY header (numeric dtype, expected shape, data no larger than the
+    member) before its data, which is never more than the header announces.
+    """
+    def fail(message: str):
+        raise ModelError(f"{file}: {message}")
+
+    # The end record says how many members the directory lists: zipfile would build an object for each of
+    # them, so a 1 GB archive of empty members would take gigabytes before any other check.
+    end = data.rfind(b"PK\x05\x06", max(0, len(data) - 65_557))
+    if end < 0 or end + 22 > len(data):
+        fail("not a readable NPZ archive (truncated or damaged)")
+    n_members, directory_size = struct.unpack("<HI", data[end + 10: end + 16])
+    if n_members > MAX_NPZ_MEMBERS or directory_size > MAX_NPZ_MEMBERS * 1_024:
+        fail(f"its directory lists {n_members} members in {directory_size} bytes, more than a model holds "
+             f"(at most {MAX_NPZ_MEMBERS})")
+    try:
+        archive = zipfile.ZipFile(io.BytesIO(data))
+        infos = archive.infolist()
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, EOFError, OSError):
+        fail("not a readable NPZ archive (truncated or damaged)")
+    names = [info.filename for info in infos]
+    for info in infos:
+        if info.file_size > MAX_NPZ_MEMBER_BYTES:
+            fail(f"member {_short(info.filename)} declares {info.file_size} bytes uncompressed, more than the "
+                 f"limit of {MAX_NPZ_MEMBER_BYTES}")
+        key = info.filename[:-4] if info.filename.endswith(".npy") else None
+        if key not in specs:
+            fail(f"unexpected member {_short(info.filename)}")
+        if names.count(info.filename) > 1:
+            fail(f"member {info.filename!r} appears twice")
+    total = sum(info.file_size for info in infos)
+    if total > MAX_NPZ_TOTAL_BYTES:
+        fail(f"its members declare {total} bytes uncompressed, more than the limit of {MAX_NPZ_TOTAL_BYTES}")
+    missing = [name for name in specs if f"{name}.npy" not in names]
+    if missing:
+        fail(f"member '{missing[0]}.npy' is missing")
+    arrays = {}
+    for info in infos:
+        arrays[info.filename[:-4]] = _read_member(archive, info, specs[info.filename[:-4]], fail)
+    _check_values(arrays, fail)
+    return arrays
+
+
+def _read_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo, spec: tuple, fail) -> np.ndarray:
+    name = info.filename[:-4]
+    kind, shape, why = spec
+    fmt = np.lib.format
+    try:
+        with archive.open(info) as fh:
+            version = fmt.read_magic(fh)
+            if version == (1, 0):
+                header = fmt.read_array_header_1_0(fh)
+            elif version == (2, 0):
+                header = fmt.read_array_header_2_0(fh)
+            else:
+                fail(f"member {info.filename!r}: NPY format version {version} is not one this toolkit writes")
+            got, fortran, dtype = header
+            if dtype.hasobject or dtype.kind not in "biuf" or dtype.fields is not None or dtype.subdtype:
+                fail(f"{name} has dtype {dtype.str}, expected {'integers' if kind == 'i' else 'numbers'}")
+            if kind == "i" and dtype.kind not in "iu":
+                fail(f"{name} has dtype {dtype.name}, expected integers")
+            if tuple(got) != shape:
+                fail(f"{name} has shape {tuple(got)}, expected {shape} ({why})")
+            nbytes = math.prod(got) * dtype.itemsize
+            if nbytes > info.file_size:
+                fail(f"member {info.filename!r} claims {nbytes} bytes of data but holds "
+                     f"{info.file_size - fh.tell()}")
+            buffer = fh.read(nbytes)
+    except ModelError:
+        raise
+    except (ValueError, zipfile.BadZipFile, zlib.error, EOFError, OSError, RuntimeError, NotImplementedError) as exc:
+        # RuntimeError: an encrypted member; NotImplementedError: a compression zipfile does not know
+        fail(f"member {info.filename!r} cannot be read ({exc.__class__.__name__}: {exc})")
+    if len(buffer) != nbytes:
+        fail(f"member {info.filename!r} is truncated ({len(buffer)} of {nbytes} bytes)")
+    array = np.frombuffer(buffer, dtype=dtype).reshape(shape, order="F" if fortran else "C")
+    return array.astype(np.int64 if kind == "i" else np.float64)  # a native, writable copy
+
+
+def _check_values(arrays: dict[str, np.ndarray], fail) -> None:
+    """Finiteness and ranges: NaN only where it means "no score" (words of no reference text, no vector)."""
+    for name, array in arrays.items():
+        nan_ok = name in ("wordscores_word_scores", "embedding_polarity")
+        if nan_ok and np.isinf(array).any():
+            fail(f"{name} holds infinite values")
+        if not nan_ok and array.dtype.kind == "f" and not np.isfinite(array).all():
+            fail(f"{name} holds NaN or infinite values")
+        if name.endswith("_df") and (array < 0).any():
+            fail(f"{name} holds negative document frequencies")
+        if name.endswith("_components") and not name.endswith("raw_components") and (array < 0).any():
+            fail(f"{name} holds negative weights")
+        if (name.endswith("_idf") or name.endswith("raw_components")) and not (array > 0).all():
+            fail(f"{name} holds values not above 0")
+    y = arrays["wordscores_reference_scores"]
+    if len(set(y.tolist())) < 2:
+        fail("wordscores_reference_scores: the reference scores are all equal")
+    low, high = float(y.min()), float(y.max())
+    scores = arrays["wordscores_word_scores"]
+    scored = scores[~np.isnan(scores)]
+    if ((scored < low - 1e-9) | (scored > high + 1e-9)).any():
+        fail(f"wordscores_word_scores holds values outside the reference scores' range [{low:g}, {high:g}]")
+    polarity = arrays["embedding_polarity"]
+    if (np.abs(polarity[~np.isnan(polarity)]) > 2 + 1e-9).any():
+        fail("embedding_polarity holds values outside [-2, 2] (differences of two mean cosines)")
+    for name in ("wordscores_mv", "embedding_scale"):
+        if arrays[name][0] == arrays[name][1]:
+            fail(f"{name}: its two raw reference scores are equal (the rescaling would divide by zero)")
+    if not arrays["wordscores_lbg"][1] > 0:
+        fail("wordscores_lbg: its raw-score SD is not above 0")
 
 
 def _closeness_from(card: dict, vocabulary: list[str], seeds: dict, arrays: dict) -> ClosenessModel:
@@ -265,13 +634,7 @@ def _closeness_from(card: dict, vocabulary: list[str], seeds: dict, arrays: dict
     cm.polarity_ = arrays["embedding_polarity"]
     cm.embedding_scale_ = tuple(float(x) for x in arrays["embedding_scale"])
     cm.unit_ = card.get("unit", "sentence")
-    n = len(vocabulary)
-    for name in ("wordscores_word_scores", "embedding_polarity", "seeded_idf"):
-        if arrays[name].shape != (n,):
-            raise ValueError(f"{name} has shape {arrays[name].shape}, the vocabulary has {n} terms")
-    if tm.components_.shape[1] != n:
-        raise ValueError("the seeded topic matrix does not match the vocabulary")
-    return cm
+    return cm  # shapes, dtypes and values were checked by _read_npz
 
 
 def _topics_from(card: dict, vocabulary: list[str], arrays: dict) -> tuple[dict, list[str]]:

