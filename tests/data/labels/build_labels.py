@@ -4,10 +4,12 @@ Inputs (all in this folder):
 - ``candidates.csv`` (``build_candidates.py``): the sentences, their document group and split;
 - ``annotations/<X>.tsv``: annotator X's labels, ``id, TERR, GOUV, ESS, IND, note`` (after X's second pass);
 - ``adjudication/<XY>.tsv``: ``id, category, final, reason`` for every (sentence, category) where the two
-  annotators of a double-labelled sentence disagree.
+  annotators of a double-labelled sentence disagree;
+- ``recheck/<R>.tsv``: ``id, category, old, new, reason``: the corrections of a re-checker who read the
+  single-annotator (``train``) labels again against the manual and ``GUIDELINES.md``.
 
 A sentence labelled by two annotators takes their common label, or the adjudicated one where they differ;
-a sentence labelled by one annotator takes that label. The script prints Cohen's kappa per category for
+a sentence labelled by one annotator takes that label, corrected by the re-check where it was. The script prints Cohen's kappa per category for
 every pair of annotators, over the sentences both labelled, and checks that every disagreement is
 adjudicated and every candidate labelled.
 
@@ -41,6 +43,10 @@ def main() -> None:
     adjudicated = pd.concat([_read(p).assign(pair=p.stem) for p in sorted((HERE / "adjudication").glob("*.tsv"))],
                             ignore_index=True) if (HERE / "adjudication").is_dir() else pd.DataFrame()
     decisions = {(r.id, r.category): int(r.final) for r in adjudicated.itertuples()}
+    rechecks = [_read(p) for p in sorted((HERE / "recheck").glob("*.tsv"))] if (HERE / "recheck").is_dir() else []
+    rechecked = {(r.id, r.category): (int(r.old), int(r.new)) for f in rechecks for r in f.itertuples()}
+    changed = set(rechecked)
+    assert sum(len(f) for f in rechecks) == len(rechecked), "a (sentence, category) re-checked twice"
     by_sentence: dict[str, list[str]] = {}
     for name, frame in annotations.items():
         unknown = set(frame.index) - set(candidates.index)
@@ -61,16 +67,25 @@ def main() -> None:
                 assert (i, short) in decisions, f"{i} {short}: annotators {names} disagree, no adjudication"
                 row[category] = decisions[(i, short)]
                 used.add((i, short))
+        for short, category in SHORT.items():
+            if (i, short) in rechecked:
+                assert len(names) == 1, f"{i}: a re-check of a double-labelled sentence"
+                old, new = rechecked.pop((i, short))
+                assert old == row[category], f"{i} {short}: the re-check's old label is not the label"
+                row[category] = new
         row["annotators"] = "+".join(sorted(names))
+        row["rechecked"] = int(any((i, s) in changed for s in SHORT))
         row["adjudicated"] = int(any((i, s) in used for s in SHORT))
         rows.append(row)
     assert used == set(decisions), f"adjudications of agreed labels: {sorted(set(decisions) - used)[:3]}"
-    labels = pd.DataFrame(rows, columns=["id", *SHORT.values(), "annotators", "adjudicated"])
+    assert not rechecked, f"re-checks of unknown sentences: {sorted(rechecked)[:3]}"
+    labels = pd.DataFrame(rows, columns=["id", *SHORT.values(), "annotators", "adjudicated", "rechecked"])
     tmp = HERE / "labels.csv.tmp"
     labels.to_csv(tmp, index=False, lineterminator="\n")
     tmp.replace(HERE / "labels.csv")
     print(f"{len(labels)} sentences; double-labelled {int(labels['annotators'].str.contains('+', regex=False).sum())}, "
-          f"adjudicated {int(labels['adjudicated'].sum())} ({len(decisions)} decisions)")
+          f"adjudicated {int(labels['adjudicated'].sum())} ({len(decisions)} decisions), "
+          f"corrected by the re-check {int(labels['rechecked'].sum())} ({len(changed)} labels)")
     names = sorted(annotations)
     for x in range(len(names)):
         for y in range(x + 1, len(names)):

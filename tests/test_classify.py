@@ -1,0 +1,236 @@
+"""The learned sentence coder: features, calibrated estimator, saving as JSON/NPZ, learning from labels and
+QDA projects, active-learning suggestions."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.base import clone
+
+from ptce_nlp.analysis import code_documents
+from ptce_nlp.classify import (CoderModelError, HybridCoder, LearnError, coded_sentences, load_coder, save_coder,
+                               sentence_columns, sentence_table, suggest)
+from ptce_nlp.codebook import Codebook
+from ptce_nlp.corpus import read_corpus
+from ptce_nlp.evaluation import CATEGORIES, read_labelled_set
+from ptce_nlp.learn import MIN_POSITIVES, TrainingSet, fit_coder, read_labels, training_set_from_labels
+from ptce_nlp.types import Document
+
+ROOT = Path(__file__).resolve().parents[1]
+LABELS = ROOT / "tests" / "data" / "labels"
+CATS = list(CATEGORIES)
+
+
+@pytest.fixture(scope="module")
+def labelled(parse_cache_dir):
+    """The labelled sentences of the corpus and of the written documents, with their features."""
+    documents = read_corpus([ROOT / "corpus", *sorted((LABELS / "written").glob("*.txt"))]).documents
+    gold, _ = read_labelled_set(LABELS, documents)
+    result = code_documents(documents, Codebook.shipped(), cache_dir=parse_cache_dir)
+    table = sentence_table(result.parsed, result.coded)
+    data = gold.drop(columns=["text", "segment_id"]).merge(table, on=["doc_id", "start_char", "end_char"],
+                                                         validate="one_to_one")
+    assert len(data) == len(gold)
+    return data, result
+
+
+@pytest.fixture(scope="module")
+def fitted(labelled):
+    data, _ = labelled
+    train = data[data["split"] == "train"].reset_index(drop=True)
+    return HybridCoder().fit(train, train[CATS].to_numpy(), groups=train["group"]), train
+
+
+def test_sentence_table_offsets_and_features(labelled):
+    data, result = labelled
+    texts = {p.document.doc_id: p.document.text for p in result.parsed}
+    for row in data.sample(200, random_state=0).itertuples():
+        assert texts[row.doc_id][row.start_char:row.end_char] == row.text
+    assert data["lemmas"].str.len().gt(0).mean() > 0.95
+    coded = data[data["lex_valeurs_ess"] == 1]
+    assert coded["codes"].str.contains("k:valeurs_ess").all()
+    assert np.abs(data.filter(like="vec_").to_numpy()).sum(axis=1).min() > 0   # every sentence has a vector
+
+
+def test_hybrid_coder_is_a_real_estimator(fitted):
+    coder, train = fitted
+    params = coder.get_params()
+    assert params["class_weight"] == "balanced" and clone(coder).get_params() == params
+    proba = coder.predict_proba(train)
+    assert proba.shape == (len(train), 4) and ((proba >= 0) & (proba <= 1)).all()
+    assert set(np.unique(coder.predict(train))) <= {0, 1}
+    assert ((coder.thresholds_ >= 0.2) & (coder.thresholds_ <= 0.8)).all()
+
+
+def test_probabilities_are_scikit_learns_calibrated_ones(fitted):
+    """The stored arrays give exactly what CalibratedClassifierCV(ensemble=False) predicts."""
+    from sklearn.calibration import CalibratedClassifierCV
+    from sklearn.linear_model import LogisticRegression
+
+    coder, train = fitted
+    F = coder.vectorizer_.transform(train)
+    y = train["valeurs_ess"].to_numpy()
+    folds = coder._folds(len(y), y, train["group"].to_numpy())
+    reference = CalibratedClassifierCV(LogisticRegression(C=coder.C, class_weight="balanced", max_iter=2000),
+                                       method="sigmoid", cv=folds, ensemble=False).fit(F, y)
+    assert np.allclose(reference.predict_proba(F)[:, 1], coder.predict_proba(train)[:, 2], atol=1e-6)
+
+
+def test_hybrid_is_calibrated_and_reads_the_lexicon(fitted, labelled):
+    data, _ = labelled
+    coder, train = fitted
+    test = data[data["split"] == "test"]
+    proba = coder.predict_proba(test)
+    y = test[CATS].to_numpy()
+    # calibration: mean predicted probability close to the observed rate, per category
+    assert np.abs(proba.mean(axis=0) - y.mean(axis=0)).max() < 0.12
+    # a lexicon match is evidence: sentences with a match of a category are more often predicted positive
+    for j, c in enumerate(CATS):
+        lex = test[f"lex_{c}"].to_numpy() == 1
+        assert proba[lex, j].mean() > proba[~lex, j].mean() + 0.2
+
+
+def test_coded_sentences_columns_and_sources(fitted, labelled):
+    coder, _ = fitted
+    data, _ = labelled
+    out = coded_sentences(data, coder)
+    assert list(out.columns) == sentence_columns()
+    for c in CATS:
+        src = out[f"{c}_source"]
+        assert set(src) <= {"none", "lexicon", "learned", "both"}
+        assert ((src.isin(["learned", "both"])) == (out[c] == 1)).all()
+        assert ((src.isin(["lexicon", "both"])) == (data[f"lex_{c}"] == 1)).all()
+    lexicon_only = coded_sentences(data, None)
+    assert (lexicon_only["valeurs_ess"] == data["lex_valeurs_ess"]).all() and lexicon_only["valeurs_ess_prob"].isna().all()
+
+
+def test_save_and_load_give_the_same_coder(fitted, tmp_path):
+    coder, train = fitted
+    folder = save_coder(tmp_path / "m", coder, codebook_name="ptce", training={"sentences": len(train)})
+    assert sorted(p.name for p in folder.iterdir()) == ["arrays.npz", "model_card.json", "vocabulary.json"]
+    loaded = load_coder(folder)
+    assert np.array_equal(loaded.predict_proba(train), coder.predict_proba(train))
+    assert np.array_equal(loaded.thresholds_, coder.thresholds_)
+    card = json.loads((folder / "model_card.json").read_text("utf-8"))
+    assert card["training"] == {"sentences": len(train)} and card["categories"] == CATS
+
+
+def test_load_refuses_damaged_or_foreign_folders(fitted, tmp_path):
+    coder, _ = fitted
+    folder = save_coder(tmp_path / "m", coder)
+    with pytest.raises(CoderModelError, match="not a learned-coder folder"):
+        load_coder(tmp_path)
+    data = bytearray((folder / "arrays.npz").read_bytes())
+    data[-40] ^= 0xFF
+    (folder / "arrays.npz").write_bytes(bytes(data))
+    with pytest.raises(CoderModelError, match="altered"):
+        load_coder(folder)
+    folder = save_coder(tmp_path / "n", coder)
+    card = json.loads((folder / "model_card.json").read_text("utf-8"))
+    card["ptce_nlp_version"] = "0.0.1"
+    (folder / "model_card.json").write_text(json.dumps(card), "utf-8")
+    with pytest.raises(CoderModelError, match=r"saved by ptce_nlp 0\.0\.1.*this is ptce_nlp"):
+        load_coder(folder)
+
+
+def test_suggest_picks_uncertain_and_varied_sentences(fitted, labelled):
+    coder, train = fitted
+    data, _ = labelled
+    pool = data[data["split"] == "test"].reset_index(drop=True)
+    picks = suggest(coder, pool, labelled=train, n=30)
+    assert len(picks) == 30 and len(set(picks)) == 30
+    proba = coder.predict_proba(pool)
+    closeness = (np.abs(proba - coder.thresholds_)).min(axis=1)
+    assert closeness[picks].mean() < closeness.mean()          # nearer a decision threshold than the pool
+    doubled = pd.concat([pool.iloc[picks[:1]]] * 5 + [pool], ignore_index=True)
+    again = suggest(coder, doubled, labelled=train, n=5)
+    assert len({doubled.iloc[i]["text"] for i in again}) == 5   # never the same sentence twice
+    assert len(suggest(coder, pool.iloc[:3], n=50)) == 3 and len(suggest(coder, pool.iloc[:0], n=5)) == 0
+
+
+# --------------------------------------------------------------------------- learning from a researcher's labels
+
+def _write(path: Path, frame: pd.DataFrame) -> Path:
+    frame.to_csv(path, index=False)
+    return path
+
+
+def test_learn_from_a_labels_table_of_texts(labelled, tmp_path, parse_cache_dir):
+    data, _ = labelled
+    rows = data[(data["split"] == "train") & (data["origin"] == "written")].head(400)
+    labels = _write(tmp_path / "etiquettes.csv", rows[["text", *CATS]])
+    training = training_set_from_labels(labels, codebook=Codebook.shipped(), cache_dir=parse_cache_dir)
+    assert len(training.table) == len(rows) and training.labels.shape == (len(rows), 4)
+    coder, facts = fit_coder(training)
+    assert facts["sentences"] == len(rows) and len(facts["data_sha256"]) == 64
+    assert set(facts["cross_validation"]["scores"]) == set(CATS)
+
+
+def test_learn_from_sentence_ids(labelled, tmp_path, parse_cache_dir):
+    data, result = labelled
+    rows = data[(data["split"] == "train") & (data["origin"] == "corpus")]
+    labels = _write(tmp_path / "ids.csv", rows[["doc_id", "segment_id", *CATS]])
+    documents = [p.document for p in result.parsed]
+    training = training_set_from_labels(labels, documents, codebook=Codebook.shipped(), cache_dir=parse_cache_dir)
+    assert (training.table["text"].to_numpy() == rows["text"].to_numpy()).all()
+    bad = _write(tmp_path / "bad.csv", rows[["doc_id", "segment_id", *CATS]].assign(segment_id="p9999.s009"))
+    with pytest.raises(LearnError, match=r"bad\.csv: line 2: no sentence"):
+        training_set_from_labels(bad, documents, codebook=Codebook.shipped(), cache_dir=parse_cache_dir)
+
+
+@pytest.mark.parametrize("frame, message", [
+    (pd.DataFrame({"text": ["a"], "territorialisation": [1], "gouvernance": [0], "valeurs_ess": [1]}),
+     r"no column 'discours_cluster'"),
+    (pd.DataFrame({"text": ["a", "b"], **{c: ["0", "1"] for c in CATS[:3]}, "discours_cluster": ["1", "oui"]}),
+     r"line 3: column 'discours_cluster' holds 'oui'; use 0 or 1"),
+    (pd.DataFrame({"phrase": ["a"], **{c: [1] for c in CATS}}), r"no 'text' column"),
+])
+def test_labels_table_problems_are_one_line(tmp_path, frame, message):
+    path = _write(tmp_path / "etiquettes.csv", frame)
+    with pytest.raises(LearnError, match=message) as info:
+        read_labels(path)
+    assert str(path) in str(info.value) and "\n" not in str(info.value)
+
+
+def test_too_few_positives_names_the_category_and_the_fix(tmp_path):
+    n = 60
+    frame = pd.DataFrame({"text": [f"Le pôle réunit {i} structures de l'ESS du territoire." for i in range(n)],
+                          "territorialisation": [1] * 30 + [0] * 30, "gouvernance": [1] * 30 + [0] * 30,
+                          "valeurs_ess": [1] * (MIN_POSITIVES - 1) + [0] * (n - MIN_POSITIVES + 1),
+                          "discours_cluster": [1] * 30 + [0] * 30})
+    path = _write(tmp_path / "peu.csv", frame)
+    with pytest.raises(LearnError, match=r"peu\.csv: only 19 sentences labelled 1 for 'valeurs_ess'.*suggest"):
+        training_set_from_labels(path, codebook=Codebook.shipped(), use_cache=False)
+
+
+def test_learn_from_a_qda_project(labelled, tmp_path, parse_cache_dir):
+    """Codings made in a QDA tool (here: the toolkit's own export) become sentence labels."""
+    from ptce_nlp.export.qdpx import write_qdpx
+    from ptce_nlp.learn import training_set_from_qdpx
+
+    _, result = labelled
+    docs = [p.document for p in result.parsed if p.document.doc_id.startswith(("ptce_", "pdc_", "mono_"))]
+    coded = result.coded[result.coded["doc_id"].isin({d.doc_id for d in docs})]
+    project = write_qdpx(docs, coded, Codebook.shipped(), tmp_path / "projet.qdpx")
+    training = training_set_from_qdpx(project, codebook=Codebook.shipped(), cache_dir=parse_cache_dir)
+    lex = training.table[[f"lex_{c}" for c in CATS]].to_numpy()
+    assert (training.labels == lex).mean() > 0.97            # a coding overlaps the sentence where a match starts
+    empty = write_qdpx(docs[:2], coded.iloc[:0], Codebook.shipped(), tmp_path / "vide.qdpx")
+    with pytest.raises(LearnError, match=r"vide\.qdpx: the project holds no coding"):
+        training_set_from_qdpx(empty, codebook=Codebook.shipped(), cache_dir=parse_cache_dir)
+
+
+def test_training_set_groups_are_documents():
+    table = pd.DataFrame({"doc_id": ["a", "a", "b"]})
+    assert list(TrainingSet(table, np.zeros((3, 4)), "x").groups) == ["a", "a", "b"]
+
+
+def test_short_texts_get_a_row_each(tmp_path):
+    docs = [Document("r1", "Le pôle mutualise ses moyens.", "table"), Document("r2", "Notre territoire", "table")]
+    result = code_documents(docs, Codebook.shipped(), use_cache=False)
+    table = sentence_table(result.parsed, result.coded)
+    assert list(table["doc_id"]) == ["r1", "r2"] and table.loc[0, "lex_valeurs_ess"] == 1
