@@ -63,3 +63,14 @@ class ManifestError(PtceError):
 
 class OutputError(PtceError):
     """An output file or folder cannot be written."""
+
+
+class TableRowError(InputFileError):
+    """A row of an input table (a ``coded_segments.csv`` given to ``agree``...) cannot be used.
+
+    The message names the file, the row's line number (1 is the header) and the problem.
+    """
+
+    def __init__(self, path: object, line: int, reason: str) -> None:
+        self.line = line
+        super().__init__(path, f"line {line}: {reason}")
