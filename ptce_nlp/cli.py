@@ -560,9 +560,9 @@ def import_qdpx(qdpx_file, out_dir, codebook_path, quiet):
 
     Writes coded_segments.csv (one row per coding: doc_id, segment_id,
     code_id, category, term, start_char, end_char, text, negated, contrast,
-    code_name, coder, selection_guid), documents.csv, users.csv and
-    codebook.yaml. An unsafe or inconsistent file is refused with one line
-    naming the problem, and nothing is written.
+    code_name, coder, selection_guid, export_start_char, export_end_char),
+    documents.csv, users.csv and codebook.yaml. An unsafe or inconsistent
+    file is refused with one line naming the problem, and nothing is written.
 
     \b
     Example:

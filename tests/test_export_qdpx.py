@@ -426,3 +426,37 @@ def test_export_qdpx_merged_selections_keep_every_match(tmp_path):
     back = read_qdpx(path, codebook=book).coded
     cols = ["code_id", "term", "start_char", "end_char", "negated", "contrast"]
     assert sorted(map(tuple, back[cols].values.tolist())) == sorted(map(tuple, coded[cols].values.tolist()))
+
+
+# --------------------------------------------------------------------------- offsets into the exported (\n) text
+
+def test_coded_segments_carry_the_offsets_into_the_exported_text(project, corpus_coding):
+    from ptce_nlp.analysis import CODED_COLUMNS
+
+    root, members = project
+    documents, result, _ = corpus_coding
+    coded = result.coded
+    assert CODED_COLUMNS == ["doc_id", "segment_id", "code_id", "category", "term", "start_char", "end_char", "text",
+                             "negated", "contrast", "export_start_char", "export_end_char"]  # added at the end
+    assert coded.columns.tolist() == CODED_COLUMNS
+    crlf_docs = set()
+    for doc in documents:
+        exported = members[f"sources/{stable_guid('source', doc.doc_id)}.txt"].decode("utf-8")
+        rows = coded[coded["doc_id"] == doc.doc_id]
+        for r in rows.itertuples():
+            assert exported[r.export_start_char:r.export_end_char] == newline_map(r.text)[0]
+            assert doc.text[r.start_char:r.end_char] == r.text
+            # one position less per Windows line ending before the span, and within it
+            assert r.start_char - r.export_start_char == doc.text[:r.start_char].count("\r\n")
+            assert r.end_char - r.export_end_char == doc.text[:r.end_char].count("\r\n")
+        if "\r\n" in doc.text:
+            crlf_docs.add(doc.doc_id)
+            assert (rows["start_char"] > rows["export_start_char"]).any()
+        else:
+            assert (rows["start_char"] == rows["export_start_char"]).all()
+    assert crlf_docs >= {"ptce_re_sources", "cluster_lumiere"}
+    # the project's selections stand exactly there
+    spans = {(stable_guid("source", r.doc_id), r.export_start_char, r.export_end_char) for r in coded.itertuples()}
+    sels = {(s.get("guid"), int(sel.get("startPosition")), int(sel.get("endPosition")))
+            for s in root.findall("q:Sources/q:TextSource", NS) for sel in s.findall("q:PlainTextSelection", NS)}
+    assert sels == spans

@@ -354,6 +354,7 @@ def test_import_qdpx_round_trip_of_random_texts_and_spans(tmp_path_factory, text
     docs = [Document(f"doc{i}", t, "txt", metadata={"pole": "P é", "year": "2020"}) for i, t in enumerate(texts)]
     rows = set()
     for d in docs:
+        nl = newline_map(d.text)[1]
         n = data.draw(st.integers(0, 4))
         for _ in range(n):
             a = _not_inside_crlf(d.text, data.draw(st.integers(0, len(d.text))))
@@ -361,15 +362,17 @@ def test_import_qdpx_round_trip_of_random_texts_and_spans(tmp_path_factory, text
             a, b = min(a, b), max(a, b)
             code = data.draw(st.sampled_from(["c.x", "c.y", "c"]))
             flags = data.draw(st.tuples(st.booleans(), st.booleans()))
-            rows.add((d.doc_id, "", code, "c", "terme", a, b, d.text[a:b], *flags))
+            rows.add((d.doc_id, "", code, "c", "terme", a, b, d.text[a:b], *flags, nl.to_exported(a),
+                      nl.to_exported(b)))
     coded = pd.DataFrame(sorted(rows), columns=CODED_COLUMNS)
     path = write_qdpx(docs, coded, _BOOK, tmp_path_factory.mktemp("prop") / "p.qdpx")
     project = read_qdpx(path)
     xsd = schema("Project-mrt2019.xsd")
     assert xsd.validate(etree.fromstring(zip_members(path)["project.qde"])), xsd.error_log
     assert [(d.doc_id, d.text) for d in project.documents] == [(d.doc_id, d.text) for d in docs]
-    got = project.coded[["doc_id", "code_id", "start_char", "end_char", "text", "negated", "contrast"]]
-    want = coded[["doc_id", "code_id", "start_char", "end_char", "text", "negated", "contrast"]]
+    columns = ["doc_id", "code_id", "start_char", "end_char", "text", "negated", "contrast", "export_start_char",
+               "export_end_char"]
+    got, want = project.coded[columns], coded[columns]
     key = ["doc_id", "start_char", "end_char", "code_id"]
     pd.testing.assert_frame_equal(got.sort_values(key).reset_index(drop=True),
                                   want.sort_values(key).reset_index(drop=True), check_dtype=False)

@@ -57,6 +57,7 @@ from __future__ import annotations
 
 import bisect
 import collections
+import functools
 import json
 import re
 import sys
@@ -157,9 +158,9 @@ class NewlineMap:
     crlf: tuple[int, ...] = ()
     cr: tuple[int, ...] = ()
 
-    @property
+    @functools.cached_property
     def _removed(self) -> list[int]:
-        # original positions of the dropped '\r' of each CRLF
+        # original positions of the dropped '\r' of each CRLF (computed once: to_exported is called per offset)
         return [q + k for k, q in enumerate(self.crlf)]
 
     def to_exported(self, offset: int) -> int:
