@@ -291,7 +291,7 @@ def read_coding_table(path: str | Path) -> pd.DataFrame:
             if header is None:
                 header = [h.strip() for h in record]
                 continue
-            if not any(field.strip() for field in record):
+            if not any(cell.strip() for cell in record):
                 continue
             if len(record) != len(header):
                 raise TableRowError(path, line, f"{len(record)} fields where the header has {len(header)}")

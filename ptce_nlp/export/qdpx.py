@@ -12,9 +12,12 @@ Export (:func:`write_qdpx`, :func:`write_qdc`) follows the REFI-QDA standard
   codebook (a label used twice gets its id appended, because QDA tools merge or
   drop codes of the same name);
 - every document is a ``TextSource`` with ``plainTextPath =
-  internal://<GUID>.txt``; every coded match a ``PlainTextSelection``
+  internal://<GUID>.txt``; every coded span a ``PlainTextSelection``
   (``startPosition``/``endPosition`` in Unicode code points, 0-based, end
-  exclusive, into exactly the text of the source file) with one ``Coding``;
+  exclusive, into exactly the text of the source file) with one ``Coding``
+  per code of the span: QDA tools keep one coding per code, span and coder
+  (QualCoder drops a second one), so the matches of one span share their
+  selection (see :func:`_selection`);
 - document metadata (pole, pole_type, region, year, genre) become
   ``Variables``, values on each ``TextSource``, and one ``Case`` per pole
   (holding pole, pole_type and region and referring to the pole's sources), so
@@ -23,7 +26,7 @@ Export (:func:`write_qdpx`, :func:`write_qdc`) follows the REFI-QDA standard
   same coding twice gives byte-identical files.
 
 Negated and contrast matches are exported as codings of their concept code,
-like the others, and *flagged*: their selection also gets a second coding
+like the others, and *flagged*: their selection also gets a coding
 with one of two review codes under the top-level code ``ptce_nlp : à
 vérifier`` (``Négation détectée``, ``Contraste détecté``), and the
 selection's description says so. Flag codes are the one device every QDA
@@ -49,8 +52,11 @@ Import (:func:`read_qdpx`) reads a project written by any QDA tool into the
 coded-segment table, refusing unsafe or inconsistent files with one
 :class:`QdaImportError` naming the item: not a zip, a member path escaping the
 folder, a zip bomb (total size and compression ratio limits), XML with a
-DOCTYPE (no entity is ever expanded, no network access), a selection out of
-its source's range, a ``CodeRef`` to no code, a missing source file.
+DOCTYPE (no entity is ever expanded, no network access), a ``project.qde``
+over the element or text limits (it is read as a stream, so memory stays
+bounded), a selection out of its source's range, a ``CodeRef`` to no code, a
+missing source file. Codes are recognised by GUID first, by name only as a
+fallback (:func:`_assign_code_ids`).
 """
 
 from __future__ import annotations
