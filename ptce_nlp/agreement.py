@@ -27,14 +27,18 @@ code of the other side shows.
 from __future__ import annotations
 
 import bisect
+import csv
+import io
 import math
+import re
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Iterable, Sequence
 
 import numpy as np
 import pandas as pd
 
-from .errors import PtceError
+from .errors import InputFileError, PtceError, TableRowError
 from .segment import segment_document
 from .types import Document
 
@@ -234,6 +238,136 @@ def assign_units(coded: pd.DataFrame, units: pd.DataFrame, *, level: str = "code
             j += 1
         missed += not hit
     return present, missed
+
+
+# --------------------------------------------------------------------------- coded-segment tables
+
+CODING_TABLE_COLUMNS = ("doc_id", "code_id", "start_char", "end_char")
+_WHOLE_NUMBER = re.compile(r"[+-]?\d+(?:[.,]0*)?")
+
+
+def read_coding_table(path: str | Path) -> pd.DataFrame:
+    """Read a ``coded_segments.csv`` (from ``code``, ``run``, ``import-qdpx`` or made by hand) and check every row.
+
+    The separator is the header's (``,``, ``;`` as French Excel writes, or
+    a tab); every row needs a ``doc_id``, a ``code_id`` and whole-number
+    offsets with ``0 <= start_char <= end_char``.
+
+    Returns
+    -------
+    DataFrame
+        The table as text, ``start_char`` and ``end_char`` as integers,
+        ``category`` derived from ``code_id`` when missing; indexed by the
+        line number of each row in the file (named ``line``), so that later
+        checks (:func:`check_spans_in_texts`) can name it.
+
+    Raises
+    ------
+    InputFileError
+        The file cannot be read or lacks a column.
+    TableRowError
+        The first row that cannot be used (line number and problem; the
+        number of other such rows follows in brackets).
+    """
+    path = Path(path)
+    try:
+        text = path.read_bytes().decode("utf-8-sig")
+    except FileNotFoundError:
+        raise InputFileError(path, "file not found") from None
+    except OSError as exc:
+        raise InputFileError(path, f"cannot read the file ({exc.strerror or exc})") from None
+    except UnicodeDecodeError as exc:
+        raise InputFileError(path, f"not a UTF-8 table (byte {exc.start})") from None
+    first = text.split("\n", 1)[0]
+    delimiter = max(",;\t", key=first.count)
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    header: list[str] | None = None
+    records: list[list[str]] = []
+    lines: list[int] = []
+    end = 0
+    try:
+        for record in reader:
+            line, end = end + 1, reader.line_num  # a quoted field may span several lines
+            if header is None:
+                header = [h.strip() for h in record]
+                continue
+            if not any(cell.strip() for cell in record):
+                continue
+            if len(record) != len(header):
+                raise TableRowError(path, line, f"{len(record)} fields where the header has {len(header)}")
+            records.append(record)
+            lines.append(line)
+    except csv.Error as exc:
+        raise TableRowError(path, end + 1, f"not readable as CSV ({exc})") from None
+    missing = [c for c in CODING_TABLE_COLUMNS if c not in (header or [])]
+    if missing:
+        raise InputFileError(path, f"not a coded-segment table: no column {', '.join(missing)}")
+    table = pd.DataFrame(records, columns=header, index=pd.Index(lines, name="line"), dtype=object)
+    problems: list[tuple[int, str]] = []
+    offsets: dict[str, list[int]] = {"start_char": [], "end_char": []}
+    for line, doc_id, code_id, start, stop in zip(lines, table["doc_id"], table["code_id"], table["start_char"],
+                                                  table["end_char"]):
+        found = [f"{name} is empty" for name, value in (("doc_id", doc_id), ("code_id", code_id))
+                 if not value.strip()]
+        numbers = []
+        for name, value in (("start_char", start), ("end_char", stop)):
+            value = value.strip()
+            if not value:
+                found.append(f"{name} is empty")
+            elif not _WHOLE_NUMBER.fullmatch(value):
+                found.append(f"{name} {value!r} is not a whole number")
+            else:
+                numbers.append(int(re.split("[.,]", value)[0]))
+        if len(numbers) == 2:
+            a, b = numbers
+            if a < 0:
+                found.append(f"start_char {a} is negative")
+            elif b < a:
+                found.append(f"end_char {b} is before start_char {a} (a reversed span)")
+        else:
+            numbers = [0, 0]
+        offsets["start_char"].append(numbers[0])
+        offsets["end_char"].append(numbers[1])
+        problems.extend((line, p) for p in found[:1])
+    _raise_first(path, problems)
+    for name, values in offsets.items():
+        table[name] = np.array(values, dtype=np.int64)
+    table["doc_id"] = table["doc_id"].str.strip()
+    table["code_id"] = table["code_id"].str.strip()
+    if "category" not in table.columns:
+        table["category"] = table["code_id"].str.split(".").str[0]
+    return table
+
+
+def _raise_first(path: object, problems: list[tuple[int, str]]) -> None:
+    if problems:
+        line, problem = problems[0]
+        more = len(problems) - 1
+        if more:
+            problem += f" (and {more} more row{'s' if more > 1 else ''} with a problem)"
+        raise TableRowError(path, line, problem)
+
+
+def check_spans_in_texts(coded: pd.DataFrame, texts: dict[str, str], path: object, *,
+                         any_line_endings: bool = False) -> None:
+    """Refuse a table (from :func:`read_coding_table`) with a span beyond the end of its document's text.
+
+    ``any_line_endings`` measures each text as if all its line breaks were
+    ``\\r\\n`` (before :func:`align_line_endings`: the table's offsets may
+    be into such a version of the text). Documents not in ``texts`` are not
+    checked.
+    """
+    bounds = {}
+    for doc_id, text in texts.items():
+        crlf = text.count("\r\n")
+        single = text.count("\n") + text.count("\r") - 2 * crlf  # line breaks of one character
+        bounds[doc_id] = len(text) + (single if any_line_endings else 0)
+    problems = []
+    for line, doc_id, a, b in zip(coded.index, coded["doc_id"].astype(str), coded["start_char"], coded["end_char"]):
+        if doc_id in bounds and b > bounds[doc_id]:
+            problems.append((line, f"span {a}-{b} goes beyond the end of document {doc_id!r} "
+                                   f"({len(texts[doc_id]):,} characters)"))
+    _raise_first(path, problems)
 
 
 # --------------------------------------------------------------------------- texts that differ by line endings

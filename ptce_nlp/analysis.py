@@ -4,9 +4,11 @@
 whose tables are pandas DataFrames:
 
 - ``coded``: one row per match: ``doc_id, segment_id, code_id, category,
-  term, start_char, end_char, text, negated, contrast`` (offsets into the
-  document's original text, ``segment_id`` the sentence of ``segments.csv``
-  holding the match);
+  term, start_char, end_char, text, negated, contrast, export_start_char,
+  export_end_char`` (offsets into the document's original text,
+  ``segment_id`` the sentence of ``segments.csv`` holding the match; the
+  ``export_`` offsets into the text with ``\\n`` line endings that the
+  ``.qdpx`` sources hold, one less per ``\\r\\n`` before the offset);
 - ``counts``: per document and code: matches counted (negated and contrast
   excluded), all matches, density per 1,000 tokens, share of sentences coded;
 - :func:`pole_counts`, :func:`cooccurrence` and :func:`kwic` derive the rest.
@@ -33,7 +35,7 @@ from .segment import segment_document
 from .types import Document, Segment
 
 CODED_COLUMNS = ["doc_id", "segment_id", "code_id", "category", "term", "start_char", "end_char", "text",
-                 "negated", "contrast"]
+                 "negated", "contrast", "export_start_char", "export_end_char"]
 COUNT_COLUMNS = ["doc_id", "pole", "pole_type", "level", "code_id", "n", "n_all", "n_tokens", "density",
                  "n_sentences_coded", "share_sentences"]
 
@@ -110,14 +112,18 @@ def parse_documents(documents: Sequence[Document], *, cache_dir: str | Path | No
 def code_parsed(parsed: Sequence[ParsedDocument], codebook: Codebook, *,
                 accent_insensitive: bool = False) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Coded matches and per-document counts of already parsed documents."""
+    from .export.qdpx import newline_map
+
     coder = Coder(codebook, accent_insensitive=accent_insensitive)
     rows: list[tuple] = []
     for p in parsed:
         original = p.document.text
+        exported = newline_map(original)[1] if "\r" in original else None
         for m in coder.match(p.doc):
             a, b = p.clean.original_span(m.start_char, m.end_char)
+            ea, eb = (exported.to_exported(a), exported.to_exported(b)) if exported else (a, b)
             rows.append((p.document.doc_id, p.sentence_at(a), m.code_id, codebook[m.code_id].category, m.term,
-                         a, b, original[a:b], m.negated, m.contrast))
+                         a, b, original[a:b], m.negated, m.contrast, ea, eb))
     coded = pd.DataFrame(rows, columns=CODED_COLUMNS)
     return coded, document_counts(parsed, coded, codebook)
 

@@ -660,9 +660,9 @@ def import_qdpx(qdpx_file, out_dir, codebook_path, quiet):
 
     Writes coded_segments.csv (one row per coding: doc_id, segment_id,
     code_id, category, term, start_char, end_char, text, negated, contrast,
-    code_name, coder, selection_guid), documents.csv, users.csv and
-    codebook.yaml. An unsafe or inconsistent file is refused with one line
-    naming the problem, and nothing is written.
+    code_name, coder, selection_guid, export_start_char, export_end_char),
+    documents.csv, users.csv and codebook.yaml. An unsafe or inconsistent
+    file is refused with one line naming the problem, and nothing is written.
 
     \b
     Example:
@@ -695,9 +695,7 @@ def import_qdpx(qdpx_file, out_dir, codebook_path, quiet):
 
 
 def _read_coding(path: Path, book):
-    """(coded table, documents or None) of a .qdpx or a coded_segments.csv."""
-    import pandas as pd
-
+    """(coded table, documents or None) of a .qdpx or a coded_segments.csv (every row checked)."""
     from .errors import InputFileError
 
     if path.suffix.lower() == ".qdpx":
@@ -709,19 +707,9 @@ def _read_coding(path: Path, book):
         return project.coded, project.documents
     if path.suffix.lower() != ".csv":
         raise InputFileError(path, "expected a .qdpx project or a coded_segments.csv table")
-    try:
-        coded = pd.read_csv(path, dtype={"doc_id": str, "code_id": str, "category": str}, keep_default_na=False,
-                            encoding="utf-8-sig", sep=None, engine="python")
-    except FileNotFoundError:
-        raise InputFileError(path, "file not found") from None
-    except Exception as exc:
-        raise InputFileError(path, f"cannot read the table ({exc.__class__.__name__}: {exc})") from None
-    missing = [c for c in ("doc_id", "code_id", "start_char", "end_char") if c not in coded.columns]
-    if missing:
-        raise InputFileError(path, f"not a coded-segment table: no column {', '.join(missing)}")
-    if "category" not in coded.columns:
-        coded["category"] = coded["code_id"].str.split(".").str[0]
-    return coded, None
+    from .agreement import read_coding_table
+
+    return read_coding_table(path), None
 
 
 @main.command(epilog=EXIT_CODES_HELP)
@@ -788,12 +776,17 @@ def agree(auto, manual, unit, level, segments_path, include_flagged, out_dir, co
         units = sentence_units(docs)
         texts = {d.doc_id: d.text for d in docs}
         # a tool may hold a document with other line endings than the toolkit: compare on the same text
-        from .agreement import align_line_endings
+        from .agreement import align_line_endings, check_spans_in_texts
 
+        for path, coded, own in ((auto, coded_a, docs_a), (manual, coded_b, docs_b)):
+            if own is None:  # a table: its spans must fit the texts, whatever their line endings
+                check_spans_in_texts(coded, texts, path, any_line_endings=True)
         aligned = []
         for path, coded, own in ((auto, coded_a, docs_a), (manual, coded_b, docs_b)):
             own_texts = {d.doc_id: d.text for d in own} if own is not None else None
             coded, problems = align_line_endings(coded, texts, source_texts=own_texts)
+            if own is None:
+                check_spans_in_texts(coded, texts, path)
             for problem in problems:
                 click.echo(f"Warning: {path}: {problem}", err=True)
             aligned.append(coded)

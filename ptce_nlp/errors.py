@@ -80,3 +80,14 @@ class PathConflictError(OutputError):
 
 class Terminated(KeyboardInterrupt):
     """The process received SIGTERM. A KeyboardInterrupt, so that the cleanup of Ctrl-C runs for it too."""
+
+
+class TableRowError(InputFileError):
+    """A row of an input table (a ``coded_segments.csv`` given to ``agree``...) cannot be used.
+
+    The message names the file, the row's line number (1 is the header) and the problem.
+    """
+
+    def __init__(self, path: object, line: int, reason: str) -> None:
+        self.line = line
+        super().__init__(path, f"line {line}: {reason}")

@@ -247,3 +247,69 @@ def test_cli_agree_when_the_tool_lost_the_line_endings(tmp_path):
         assert result.exit_code == 0, result.output
         overall = result.stdout.splitlines()[-1].split()
         assert overall == ["(ensemble)", "3", "0", "0", "5", "100.0", "1.000", "1.000"], result.stdout
+
+
+# --------------------------------------------------------------------------- coded-segment tables checked row by row
+
+def _bad_table(tmp, edit, *, sep: str = ",") -> "Path":
+    table = pd.read_csv(tmp / "auto.csv", dtype=str, keep_default_na=False)
+    table["text"] = table["text"].astype(object)
+    table.loc[0, "text"] = "coopération\nsur deux lignes"  # a quoted field over two lines: line numbers still hold
+    edit(table)
+    path = tmp / "bad.csv"
+    table.to_csv(path, index=False, sep=sep)
+    return path
+
+
+@pytest.mark.parametrize("edit, problem", [
+    (lambda t: t.__setitem__("start_char", ["3", "-4"]), "line 4: start_char -4 is negative"),
+    (lambda t: t.__setitem__("end_char", [t.loc[0, "end_char"], "2"]),
+     "line 4: end_char 2 is before start_char {s1} (a reversed span)"),
+    (lambda t: t.__setitem__("end_char", [t.loc[0, "end_char"], "100000"]),
+     "line 4: span {s1}-100000 goes beyond the end of document 'd' ({n} characters)"),
+    (lambda t: t.__setitem__("start_char", ["3", ""]), "line 4: start_char is empty"),
+    (lambda t: t.__setitem__("end_char", [t.loc[0, "end_char"], "douze"]), "line 4: end_char 'douze' is not a whole number"),
+    (lambda t: t.__setitem__("end_char", [t.loc[0, "end_char"], "1e3"]), "line 4: end_char '1e3' is not a whole number"),
+    (lambda t: t.__setitem__("doc_id", ["d", " "]), "line 4: doc_id is empty"),
+])
+def test_cli_agree_refuses_a_coded_table_with_a_bad_row(two_projects, edit, problem):
+    a, m, tmp = two_projects
+    auto = pd.read_csv(tmp / "auto.csv")
+    problem = problem.format(s1=auto.loc[1, "start_char"], n=len(DOC.text))
+    for sep in (",", ";"):  # also the French-Excel form of the table
+        bad = _bad_table(tmp, edit, sep=sep)
+        result = CliRunner().invoke(main, ["agree", str(bad), str(m)])
+        assert result.exit_code == 4, result.output
+        assert result.output == f"Error: {bad}: {problem}\n"
+        assert result.exception is None or isinstance(result.exception, SystemExit)
+
+
+def test_cli_agree_checks_tables_without_any_project(two_projects):
+    a, m, tmp = two_projects
+    bad = _bad_table(tmp, lambda t: t.__setitem__("start_char", ["3", "-4"]))
+    for args in (["--unit", "segment"], ["--segments", str(tmp / "auto.csv")]):
+        result = CliRunner().invoke(main, ["agree", str(tmp / "auto.csv"), str(bad), *args])
+        assert result.exit_code == 4, result.output
+        assert result.output == f"Error: {bad}: line 4: start_char -4 is negative\n"
+    # several bad rows: the first is named, the others counted
+    worse = _bad_table(tmp, lambda t: t.__setitem__("start_char", ["x", "-4"]))
+    result = CliRunner().invoke(main, ["agree", str(worse), str(m)])
+    assert result.output == f"Error: {worse}: line 2: start_char 'x' is not a whole number (and 1 more row with a " \
+        "problem)\n"
+
+
+def test_read_coding_table_gives_line_numbers_and_integer_offsets(two_projects):
+    from ptce_nlp.agreement import read_coding_table
+    from ptce_nlp.errors import TableRowError
+
+    a, m, tmp = two_projects
+    good = _bad_table(tmp, lambda t: None, sep=";")
+    table = read_coding_table(good)
+    assert table.index.tolist() == [2, 4] and table.index.name == "line"
+    assert table["start_char"].dtype.kind == "i" and table["text"].iloc[0] == "coopération\nsur deux lignes"
+    ragged = tmp / "ragged.csv"
+    ragged.write_text("doc_id,code_id,start_char,end_char\nd,v.coop,3,14\nd,v.coop,3\n", "utf-8")
+    with pytest.raises(TableRowError) as err:
+        read_coding_table(ragged)
+    assert str(err.value) == f"{ragged}: line 3: 3 fields where the header has 4"
+    assert err.value.line == 3

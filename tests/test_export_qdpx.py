@@ -64,7 +64,7 @@ def test_export_qdpx_selections_point_at_the_coded_text(project, corpus_coding):
     root, members = project
     _, result, book = corpus_coding
     selections = root.findall(".//q:PlainTextSelection", NS)
-    assert len(selections) == len(result.coded) > 900
+    assert len(selections) == len(result.coded.drop_duplicates(["doc_id", "start_char", "end_char"])) > 900
     names = code_names(book)
     by_guid = {stable_guid("code", c.id): c.id for c in book}
     checked = 0
@@ -74,9 +74,11 @@ def test_export_qdpx_selections_point_at_the_coded_text(project, corpus_coding):
             a, b = int(sel.get("startPosition")), int(sel.get("endPosition"))
             assert 0 <= a < b <= len(text)
             assert _xml_text(text[a:b]) == sel.get("name")  # form feeds (PDF pages) cannot be in XML
-            code_id = by_guid[sel.find("q:Coding/q:CodeRef", NS).get("targetGUID")]
-            assert f"Code : {names[code_id]}" in sel.find("q:Description", NS).text
-            checked += 1
+            for ref in sel.findall("q:Coding/q:CodeRef", NS):
+                code_id = by_guid.get(ref.get("targetGUID"))
+                if code_id is not None:  # not a flag
+                    assert f"Code : {names[code_id]}" in sel.find("q:Description", NS).text
+                    checked += 1
     assert checked == len(result.coded)
     # offsets in code points: a selection after an astral or accented character is not shifted
     row = result.coded[result.coded["text"] == "Coopérer"].iloc[0]
@@ -143,10 +145,11 @@ def test_export_qdpx_flags_negated_and_contrast_matches(project, corpus_coding):
     root, _ = project
     _, result, _ = corpus_coding
     flagged = {"negated": stable_guid("flag", "negated"), "contrast": stable_guid("flag", "contrast")}
+    spans = result.coded.groupby(["doc_id", "start_char", "end_char"])
     for flag, guid in flagged.items():
-        n_rows = int(result.coded[flag].sum())
+        n_spans = int(spans[flag].any().sum())  # one flag per flagged span, however many matches it holds
         refs = root.findall(f".//q:PlainTextSelection/q:Coding/q:CodeRef[@targetGUID='{guid}']", NS)
-        assert len(refs) == n_rows > 0
+        assert len(refs) == n_spans > 0
     negated = root.findall(f".//q:PlainTextSelection/q:Coding/q:CodeRef[@targetGUID='{flagged['negated']}']/../..",
                            NS)
     assert all("Négation détectée : à vérifier" in s.find("q:Description", NS).text for s in negated)
@@ -346,3 +349,114 @@ def test_newline_map_property(text):
             if not any(0 < x < len(text) and text[x - 1:x + 1] == "\r\n" for x in (a, b)):
                 piece = text[a:b].replace("\r\n", "\n").replace("\r", "\n")
                 assert plain[nl.to_exported(a):nl.to_exported(b)] == piece
+
+
+# --------------------------------------------------------------------------- one coding per (code, span, coder)
+
+def _coding_keys(root) -> list[tuple[str, str, int, int, str]]:
+    """(code GUID, source, start, end, coder) of every coding, the key QDA tools store codings under.
+
+    QualCoder keeps one row per code, file, span and coder (its ``code_text`` table is unique on ``cid, fid,
+    pos0, pos1, owner``): a second coding with the same key is dropped on import, and its memo with it.
+    """
+    keys = []
+    for source in root.findall("q:Sources/q:TextSource", NS):
+        for sel in source.findall("q:PlainTextSelection", NS):
+            for coding in sel.findall("q:Coding", NS):
+                keys.append((coding.find("q:CodeRef", NS).get("targetGUID"), source.get("guid"),
+                             int(sel.get("startPosition")), int(sel.get("endPosition")),
+                             coding.get("creatingUser") or sel.get("creatingUser")))
+    return keys
+
+
+def test_export_qdpx_never_codes_one_span_twice_with_one_code(project, corpus_coding):
+    root, _ = project
+    _, result, book = corpus_coding
+    keys = _coding_keys(root)
+    assert len(keys) == len(set(keys))
+    # one selection per distinct span, holding every code of the span once (the flags once too)
+    spans = {(r.doc_id, r.start_char, r.end_char) for r in result.coded.itertuples()}
+    selections = root.findall(".//q:PlainTextSelection", NS)
+    assert len(selections) == len(spans) < len(result.coded)
+    n_flags = int(result.coded.drop_duplicates(["doc_id", "start_char", "end_char"])[["negated", "contrast"]]
+                  .to_numpy().sum())
+    assert len(keys) == len(result.coded) + n_flags
+    # the span of the bundled corpus that two negated matches share: one selection, both codes, one flag
+    fui = result.coded[(result.coded["doc_id"] == "mono_pole_sud_archer") & (result.coded["text"] == "FUI")
+                       & result.coded["negated"]]
+    assert len(fui) == 2 and fui["start_char"].nunique() == 1
+    source = root.find("q:Sources/q:TextSource[@name='mono_pole_sud_archer']", NS)
+    plain = newline_map(next(p.document.text for p in result.parsed
+                             if p.document.doc_id == "mono_pole_sud_archer"))[1]
+    start = plain.to_exported(int(fui["start_char"].iloc[0]))
+    sel = source.find(f"q:PlainTextSelection[@startPosition='{start}']", NS)
+    refs = [c.get("targetGUID") for c in sel.findall("q:Coding/q:CodeRef", NS)]
+    assert refs == [stable_guid("code", c) for c in sorted(fui["code_id"])] + [stable_guid("flag", "negated")]
+    description = sel.find("q:Description", NS).text.splitlines()
+    names = code_names(book)
+    assert description == ["Terme : FUI", "Négation détectée : à vérifier"] + [
+        f"Code : {names[c]}" for c in sorted(fui["code_id"])]
+
+
+def test_export_qdpx_merged_selections_keep_every_match(tmp_path):
+    from ptce_nlp.export import read_qdpx
+
+    book = Codebook.from_dict({"name": "t", "codes": [
+        {"id": "a", "label": "A"}, {"id": "a.x", "parent": "a", "label": "X", "lemmas": ["x"]},
+        {"id": "a.y", "parent": "a", "label": "Y", "lemmas": ["y"]}]}, check_lemmas=False)
+    text = "Le pôle coopère avec ses voisins.\r\nIl mutualise."
+    doc = Document("d", text, "txt")
+    s, e = text.index("coopère"), text.index("coopère") + 7
+    m = text.index("mutualise")
+    rows = [("d", "", "a.x", "a", "coopérer", s, e, "coopère", True, False),   # same span, other term, other flags
+            ("d", "", "a.y", "a", "coopération", s, e, "coopère", False, False),
+            ("d", "", "a.y", "a", "coopérer", s, e, "coopère", False, True),   # the same code twice on a span
+            ("d", "", "a.x", "a", "mutualiser", m, m + 9, "mutualise", False, False)]
+    coded = pd.DataFrame(rows, columns=["doc_id", "segment_id", "code_id", "category", "term", "start_char",
+                                        "end_char", "text", "negated", "contrast"])
+    path = write_qdpx([doc], coded, book, tmp_path / "m.qdpx")
+    root = etree.fromstring(zip_members(path)["project.qde"])
+    assert schema("Project-mrt2019.xsd").validate(root)
+    keys = _coding_keys(root)
+    assert len(keys) == len(set(keys)) == 2 + 2 + 1  # a.x, a.y, both flags; then a.x
+    description = root.find(".//q:PlainTextSelection", NS).find("q:Description", NS).text
+    assert "Code : X — terme : coopérer — négation détectée" in description
+    assert "Code : Y — terme : coopération" in description and "Code : Y — terme : coopérer — contraste détecté" \
+        in description
+    back = read_qdpx(path, codebook=book).coded
+    cols = ["code_id", "term", "start_char", "end_char", "negated", "contrast"]
+    assert sorted(map(tuple, back[cols].values.tolist())) == sorted(map(tuple, coded[cols].values.tolist()))
+
+
+# --------------------------------------------------------------------------- offsets into the exported (\n) text
+
+def test_coded_segments_carry_the_offsets_into_the_exported_text(project, corpus_coding):
+    from ptce_nlp.analysis import CODED_COLUMNS
+
+    root, members = project
+    documents, result, _ = corpus_coding
+    coded = result.coded
+    assert CODED_COLUMNS == ["doc_id", "segment_id", "code_id", "category", "term", "start_char", "end_char", "text",
+                             "negated", "contrast", "export_start_char", "export_end_char"]  # added at the end
+    assert coded.columns.tolist() == CODED_COLUMNS
+    crlf_docs = set()
+    for doc in documents:
+        exported = members[f"sources/{stable_guid('source', doc.doc_id)}.txt"].decode("utf-8")
+        rows = coded[coded["doc_id"] == doc.doc_id]
+        for r in rows.itertuples():
+            assert exported[r.export_start_char:r.export_end_char] == newline_map(r.text)[0]
+            assert doc.text[r.start_char:r.end_char] == r.text
+            # one position less per Windows line ending before the span, and within it
+            assert r.start_char - r.export_start_char == doc.text[:r.start_char].count("\r\n")
+            assert r.end_char - r.export_end_char == doc.text[:r.end_char].count("\r\n")
+        if "\r\n" in doc.text:
+            crlf_docs.add(doc.doc_id)
+            assert (rows["start_char"] > rows["export_start_char"]).any()
+        else:
+            assert (rows["start_char"] == rows["export_start_char"]).all()
+    assert crlf_docs >= {"ptce_re_sources", "cluster_lumiere"}
+    # the project's selections stand exactly there
+    spans = {(stable_guid("source", r.doc_id), r.export_start_char, r.export_end_char) for r in coded.itertuples()}
+    sels = {(s.get("guid"), int(sel.get("startPosition")), int(sel.get("endPosition")))
+            for s in root.findall("q:Sources/q:TextSource", NS) for sel in s.findall("q:PlainTextSelection", NS)}
+    assert sels == spans

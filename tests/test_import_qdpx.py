@@ -81,8 +81,10 @@ def _edit(path: Path, out: Path, edit) -> Path:
 def test_import_qdpx_edited_as_a_qda_tool_would(tmp_path, corpus_qdpx, corpus_coding):
     _, result, book = corpus_coding
     # a document with Windows line endings, so that the added selection's offsets must be mapped back
-    removed = result.coded[result.coded["doc_id"] == "ptce_re_sources"].iloc[0]
+    spans = result.coded.groupby(["doc_id", "start_char", "end_char"])["code_id"].transform("size")
+    removed = result.coded[(result.coded["doc_id"] == "ptce_re_sources") & (spans == 1)].iloc[0]
     doc = next(p.document for p in result.parsed if p.document.doc_id == removed.doc_id)
+    nl = newline_map(doc.text)[1]
     coder_guid = "aaaaaaaa-0000-4000-8000-000000000001"
     new_text = doc.text[:200].replace("\r\n", "\n")
     start = new_text.index(" ", new_text.index("\n") + 5) + 1  # after the first line break
@@ -91,7 +93,8 @@ def test_import_qdpx_edited_as_a_qda_tool_would(tmp_path, corpus_qdpx, corpus_co
     def edit(root, members):
         users = root.find("q:Users", NS)
         etree.SubElement(users, f"{{{P}}}User", guid=coder_guid, name="Chercheuse A")
-        sel_guid = stable_guid("selection", removed.doc_id, removed.code_id, removed.start_char, removed.end_char)
+        sel_guid = stable_guid("selection", removed.doc_id, nl.to_exported(removed.start_char),
+                               nl.to_exported(removed.end_char))
         sel = root.find(f".//q:PlainTextSelection[@guid='{sel_guid}']", NS)
         source = sel.getparent()
         source.remove(sel)
@@ -313,7 +316,8 @@ def test_cli_import_qdpx_writes_tables_or_nothing(tmp_path):
     assert sorted(p.name for p in out.iterdir()) == ["codebook.yaml", "coded_segments.csv", "documents.csv",
                                                      "users.csv"]
     table = pd.read_csv(out / "coded_segments.csv")
-    assert table.columns.tolist() == CODED_COLUMNS + ["code_name", "coder", "selection_guid"]
+    assert table.columns.tolist() == CODED_COLUMNS[:10] + ["code_name", "coder", "selection_guid",
+                                                           "export_start_char", "export_end_char"]
     assert table["text"].tolist() == ["coopèrent", "gouvernance"]
     assert "Imported 1 document(s), 2 coding(s) of 2 code(s) by 2 coder(s) (alice, bruno) from QualCoder 3.5." \
         in ok.output
@@ -350,6 +354,7 @@ def test_import_qdpx_round_trip_of_random_texts_and_spans(tmp_path_factory, text
     docs = [Document(f"doc{i}", t, "txt", metadata={"pole": "P é", "year": "2020"}) for i, t in enumerate(texts)]
     rows = set()
     for d in docs:
+        nl = newline_map(d.text)[1]
         n = data.draw(st.integers(0, 4))
         for _ in range(n):
             a = _not_inside_crlf(d.text, data.draw(st.integers(0, len(d.text))))
@@ -357,15 +362,169 @@ def test_import_qdpx_round_trip_of_random_texts_and_spans(tmp_path_factory, text
             a, b = min(a, b), max(a, b)
             code = data.draw(st.sampled_from(["c.x", "c.y", "c"]))
             flags = data.draw(st.tuples(st.booleans(), st.booleans()))
-            rows.add((d.doc_id, "", code, "c", "terme", a, b, d.text[a:b], *flags))
+            rows.add((d.doc_id, "", code, "c", "terme", a, b, d.text[a:b], *flags, nl.to_exported(a),
+                      nl.to_exported(b)))
     coded = pd.DataFrame(sorted(rows), columns=CODED_COLUMNS)
     path = write_qdpx(docs, coded, _BOOK, tmp_path_factory.mktemp("prop") / "p.qdpx")
     project = read_qdpx(path)
     xsd = schema("Project-mrt2019.xsd")
     assert xsd.validate(etree.fromstring(zip_members(path)["project.qde"])), xsd.error_log
     assert [(d.doc_id, d.text) for d in project.documents] == [(d.doc_id, d.text) for d in docs]
-    got = project.coded[["doc_id", "code_id", "start_char", "end_char", "text", "negated", "contrast"]]
-    want = coded[["doc_id", "code_id", "start_char", "end_char", "text", "negated", "contrast"]]
+    columns = ["doc_id", "code_id", "start_char", "end_char", "text", "negated", "contrast", "export_start_char",
+               "export_end_char"]
+    got, want = project.coded[columns], coded[columns]
     key = ["doc_id", "start_char", "end_char", "code_id"]
     pd.testing.assert_frame_equal(got.sort_values(key).reset_index(drop=True),
                                   want.sort_values(key).reset_index(drop=True), check_dtype=False)
+
+
+# --------------------------------------------------------------------------- memory: project.qde read as a stream
+
+_BOMB_SCRIPT = r"""
+import resource, sys, time, zipfile
+path, kind, cap_mb = sys.argv[1], sys.argv[2], int(sys.argv[3])
+head = b'<?xml version="1.0" encoding="utf-8"?>\n<Project xmlns="urn:QDA-XML:project:1.0" name="b"><Notes>'
+with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zf:
+    with zf.open("project.qde", "w", force_zip64=True) as fh:
+        fh.write(head)
+        if kind == "elements":   # 80 MB of tiny elements: a tree of them takes about 2 GB
+            block = b'<Note guid="1"/>' * 100_000
+            for _ in range(50):
+                fh.write(block)
+        else:                    # 120 MB of text in 8 MB descriptions (each under the parser's own node limit)
+            note = b'<Note><Description>' + b'a' * (8 << 20) + b'</Description></Note>'
+            for _ in range(15):
+                fh.write(note)
+        fh.write(b'</Notes></Project>')
+resource.setrlimit(resource.RLIMIT_AS, (cap_mb << 20, cap_mb << 20))
+from ptce_nlp.export import QdaImportError, read_qdpx
+start = time.time()
+try:
+    read_qdpx(path, max_ratio=1e9)  # zip limits out of the way: the XML limits alone must hold
+    print("accepted")
+except QdaImportError as exc:
+    print(exc)
+except MemoryError:
+    print("MemoryError")
+peak = next(int(line.split()[1]) for line in open("/proc/self/status") if line.startswith("VmHWM:"))
+print(peak // 1024, round(time.time() - start, 1))  # VmHWM, not ru_maxrss: that one keeps the forking parent's
+"""
+
+
+@pytest.mark.parametrize("kind, limit", [("elements", "2,000,000 XML elements"),
+                                         ("text", "100,000,000 characters of text")])
+def test_import_qdpx_bounds_memory_on_xml_bombs(tmp_path, kind, limit):
+    import subprocess
+    import sys
+
+    path = tmp_path / f"{kind}.qdpx"
+    proc = subprocess.run([sys.executable, "-c", _BOMB_SCRIPT, str(path), kind, "1500"], capture_output=True,
+                          text=True, timeout=300, cwd=Path(__file__).resolve().parents[1])
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    message, usage = proc.stdout.splitlines()
+    assert path.stat().st_size < 1 << 20  # small on disk
+    assert message == (f"{path}: project.qde: over {limit} (the limit for a project); too large to import, "
+                       "refused")
+    peak_mb, seconds = usage.split()
+    assert int(peak_mb) < 400, usage  # before: 2.3 GB for 80 MB of elements (MemoryError under this cap)
+
+
+def test_import_qdpx_xml_limits_can_be_lowered_and_are_named(tmp_path):
+    path = _foreign(tmp_path)
+    assert _error(path, max_elements=10) == (f"{path}: project.qde: over 10 XML elements (the limit for a "
+                                             "project); too large to import, refused")
+    assert _error(path, max_text_chars=100) == (f"{path}: project.qde: over 100 characters of text (the limit "
+                                                "for a project); too large to import, refused")
+    assert len(read_qdpx(path).coded) == 2
+
+
+def test_import_qdpx_streamed_parse_keeps_every_part_of_a_project(tmp_path):
+    # comments, processing instructions, unknown elements and notes between the parts do not disturb the reading
+    xml = FOREIGN.format(s1=12, e1=21, s2=44, e2=55, ref=G)
+    xml = xml.replace("<Users>", "<!-- c --><?pi x?><Users>").replace(
+        "<Sources>", "<Notes><Note guid='n1'><Description>note</Description></Note></Notes><Sources>").replace(
+        "<PlainTextSelection ", "<Unknown><PlainTextSelection guid='x' startPosition='0' endPosition='999'/>"
+        "</Unknown><PlainTextSelection ", 1)
+    project = read_qdpx(_foreign(tmp_path, xml=xml))
+    assert project.coded[["code_id", "start_char", "end_char", "coder"]].values.tolist() == [
+        ["valeurs.cooperation", 12, 21, "alice"], ["gouvernance", 44, 55, "bruno"]]
+    assert project.documents[0].metadata["pole_type"] == "ptce"
+
+
+# --------------------------------------------------------------------------- codes recognised by GUID, then by name
+
+def test_import_qdpx_code_renamed_or_copied_in_the_tool_keeps_its_id(tmp_path, corpus_qdpx, corpus_coding):
+    _, result, book = corpus_coding
+    coop, mutu = stable_guid("code", "valeurs_ess.cooperation"), stable_guid("code", "valeurs_ess.mutualisation")
+    copy_guid = "cccccccc-0000-4000-8000-000000000001"
+
+    def edit(root, members):
+        for el in root.findall(".//q:PlainTextSelection/q:Description", NS):  # only the codes' descriptions stay
+            el.getparent().remove(el)
+        # the two codes swap names in the tool (same GUIDs)
+        code = root.find(f".//q:Code[@guid='{coop}']", NS)
+        other = root.find(f".//q:Code[@guid='{mutu}']", NS)
+        code_name, other_name = code.get("name"), other.get("name")
+        code.set("name", other_name)
+        other.set("name", code_name)
+        # and the researcher copies a code: same name and description (with the toolkit's id line), new GUID,
+        # placed before the original
+        copy = etree.fromstring(etree.tostring(code))
+        copy.set("guid", copy_guid)
+        code.addprevious(copy)
+
+    project = read_qdpx(_edit(corpus_qdpx, tmp_path / "renamed.qdpx", edit), codebook=book)
+    for code_id in ("valeurs_ess.cooperation", "valeurs_ess.mutualisation"):
+        rows = project.coded[project.coded["code_id"] == code_id]
+        assert len(rows) == (result.coded["code_id"] == code_id).sum() > 0
+    assert set(project.coded.loc[project.coded["code_id"] == "valeurs_ess.cooperation", "code_name"]) == {
+        book["valeurs_ess.mutualisation"].label}
+    assert project.codebook["valeurs_ess.cooperation"].label == book["valeurs_ess.mutualisation"].label
+    copy_id = [c for c in project.codebook.codes if c not in book.codes]  # the copy gets an id of its own
+    assert len(copy_id) == 1 and copy_id[0].startswith("valeurs_ess.") and copy_id[0] not in set(project.coded["code_id"])
+    # without the codebook: the ids written in the descriptions, checked against the GUIDs derived from them
+    plain = read_qdpx(_edit(corpus_qdpx, tmp_path / "renamed2.qdpx", edit))
+    for code_id in ("valeurs_ess.cooperation", "valeurs_ess.mutualisation"):
+        assert (plain.coded["code_id"] == code_id).sum() == (result.coded["code_id"] == code_id).sum()
+
+
+SAME_NAMES = """<?xml version="1.0" encoding="utf-8"?>
+<Project xmlns="urn:QDA-XML:project:1.0" name="Deux Autre" origin="MAXQDA 2022">
+ <Users><User guid="10000000-0000-4000-8000-000000000001" name="alice"/></Users>
+ <CodeBook><Codes>
+  <Code guid="20000000-0000-4000-8000-000000000010" name="Valeurs" isCodable="true">
+   <Code guid="20000000-0000-4000-8000-000000000011" name="Autre" isCodable="true"/>
+  </Code>
+  <Code guid="20000000-0000-4000-8000-000000000020" name="Gouvernance" isCodable="true">
+   <Code guid="20000000-0000-4000-8000-000000000021" name=" autre " isCodable="true"/>
+  </Code>
+ </Codes></CodeBook>
+ <Sources>
+  <TextSource guid="40000000-0000-4000-8000-000000000001" name="entretien_1.txt"
+              plainTextPath="internal://40000000-0000-4000-8000-000000000001.txt">
+   <PlainTextSelection guid="50000000-0000-4000-8000-000000000001" startPosition="12" endPosition="21"
+                       creatingUser="10000000-0000-4000-8000-000000000001">
+    <Coding guid="60000000-0000-4000-8000-000000000001"><CodeRef targetGUID="20000000-0000-4000-8000-000000000011"/>
+    </Coding>
+    <Coding guid="60000000-0000-4000-8000-000000000002"><CodeRef targetGUID="20000000-0000-4000-8000-000000000021"/>
+    </Coding>
+   </PlainTextSelection>
+  </TextSource>
+ </Sources>
+</Project>
+"""
+
+
+def test_import_qdpx_two_codes_of_one_name_under_different_parents(tmp_path):
+    book = Codebook.from_dict({"name": "t", "codes": [
+        {"id": "gouvernance", "label": "Gouvernance"},
+        {"id": "gouvernance.autre", "parent": "gouvernance", "label": "Autre", "lemmas": ["x"]},
+        {"id": "valeurs", "label": "Valeurs"},
+        {"id": "valeurs.autre", "parent": "valeurs", "label": "Autre", "lemmas": ["y"]}]}, check_lemmas=False)
+    path = _foreign(tmp_path, xml=SAME_NAMES)
+    project = read_qdpx(path, codebook=book)
+    assert project.coded[["code_id", "category", "code_name"]].values.tolist() == [
+        ["gouvernance.autre", "gouvernance", " autre "], ["valeurs.autre", "valeurs", "Autre"]]
+    assert sorted(project.codebook.codes) == sorted(book.codes)
+    # without a codebook: ids from the name paths, still apart
+    assert sorted(read_qdpx(path).coded["code_id"]) == ["gouvernance.autre", "valeurs.autre"]

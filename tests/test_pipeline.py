@@ -64,7 +64,7 @@ def test_pipeline_run_writes_every_output(result):
     assert list(docs["doc_id"]) == [*FICHES, "piege"]
     coded = pd.read_csv(out / "coded_segments.csv", keep_default_na=False)
     assert list(coded.columns) == ["doc_id", "segment_id", "code_id", "category", "term", "start_char", "end_char",
-                                   "text", "negated", "contrast"]
+                                   "text", "negated", "contrast", "export_start_char", "export_end_char"]
     assert coded.equals(res.tables["coded_segments"].astype(coded.dtypes.to_dict()))
     texts = {d.doc_id: d.text for d in res.documents}
     assert all(texts[r.doc_id][r.start_char:r.end_char] == r.text for r in coded.itertuples())

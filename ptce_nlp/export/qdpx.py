@@ -12,9 +12,12 @@ Export (:func:`write_qdpx`, :func:`write_qdc`) follows the REFI-QDA standard
   codebook (a label used twice gets its id appended, because QDA tools merge or
   drop codes of the same name);
 - every document is a ``TextSource`` with ``plainTextPath =
-  internal://<GUID>.txt``; every coded match a ``PlainTextSelection``
+  internal://<GUID>.txt``; every coded span a ``PlainTextSelection``
   (``startPosition``/``endPosition`` in Unicode code points, 0-based, end
-  exclusive, into exactly the text of the source file) with one ``Coding``;
+  exclusive, into exactly the text of the source file) with one ``Coding``
+  per code of the span: QDA tools keep one coding per code, span and coder
+  (QualCoder drops a second one), so the matches of one span share their
+  selection (see :func:`_selection`);
 - document metadata (pole, pole_type, region, year, genre) become
   ``Variables``, values on each ``TextSource``, and one ``Case`` per pole
   (holding pole, pole_type and region and referring to the pole's sources), so
@@ -23,7 +26,7 @@ Export (:func:`write_qdpx`, :func:`write_qdc`) follows the REFI-QDA standard
   same coding twice gives byte-identical files.
 
 Negated and contrast matches are exported as codings of their concept code,
-like the others, and *flagged*: their selection also gets a second coding
+like the others, and *flagged*: their selection also gets a coding
 with one of two review codes under the top-level code ``ptce_nlp : à
 vérifier`` (``Négation détectée``, ``Contraste détecté``), and the
 selection's description says so. Flag codes are the one device every QDA
@@ -49,15 +52,21 @@ Import (:func:`read_qdpx`) reads a project written by any QDA tool into the
 coded-segment table, refusing unsafe or inconsistent files with one
 :class:`QdaImportError` naming the item: not a zip, a member path escaping the
 folder, a zip bomb (total size and compression ratio limits), XML with a
-DOCTYPE (no entity is ever expanded, no network access), a selection out of
-its source's range, a ``CodeRef`` to no code, a missing source file.
+DOCTYPE (no entity is ever expanded, no network access), a ``project.qde``
+over the element or text limits (it is read as a stream, so memory stays
+bounded), a selection out of its source's range, a ``CodeRef`` to no code, a
+missing source file. Codes are recognised by GUID first, by name only as a
+fallback (:func:`_assign_code_ids`).
 """
 
 from __future__ import annotations
 
 import bisect
+import collections
+import functools
 import json
 import re
+import sys
 import unicodedata
 import uuid
 import zipfile
@@ -85,10 +94,12 @@ GUID_NAMESPACE = uuid.UUID("5b0e7f4c-2a1d-5c47-9a3e-7d1f0c2b8e61")
 #: Metadata exported as Variables, and their names in the QDA tool.
 VARIABLES = ("pole", "pole_type", "region", "year", "genre")
 CASE_VARIABLES = ("pole", "pole_type", "region")
-#: Columns of the table :func:`read_qdpx` returns: ``analysis.CODED_COLUMNS`` (not imported from there, which
-#: would load spaCy with the package) then the code's name in the tool, the coder and the selection's GUID.
+#: Columns of the table :func:`read_qdpx` returns: the first ten of ``analysis.CODED_COLUMNS`` (not imported from
+#: there, which would load spaCy with the package), the code's name in the tool, the coder, the selection's GUID,
+#: then, as at the end of ``CODED_COLUMNS``, the offsets into the source's text (``\n`` line endings).
 IMPORT_COLUMNS = ["doc_id", "segment_id", "code_id", "category", "term", "start_char", "end_char", "text",
-                  "negated", "contrast", "code_name", "coder", "selection_guid"]
+                  "negated", "contrast", "code_name", "coder", "selection_guid", "export_start_char",
+                  "export_end_char"]
 
 FLAG_PARENT = ("flags", "ptce_nlp : à vérifier", "#9E9E9E",
                "Codes de revue ajoutés par ptce_nlp : une sélection qui porte aussi l'un de ces codes a été codée "
@@ -111,6 +122,9 @@ MAX_TOTAL_BYTES = 1 << 30          # 1 GiB uncompressed in all
 MAX_RATIO = 200                    # uncompressed / compressed, per member larger than 1 MiB
 MAX_MEMBERS = 100_000
 MAX_QDC_BYTES = 50 << 20
+# project.qde (and a .qdc) are read as a stream within these limits, so that memory stays bounded.
+MAX_XML_ELEMENTS = 2_000_000       # XML elements
+MAX_XML_TEXT_CHARS = 100_000_000   # characters of text and attribute values
 
 
 class QdaExportError(PtceError):
@@ -150,9 +164,9 @@ class NewlineMap:
     crlf: tuple[int, ...] = ()
     cr: tuple[int, ...] = ()
 
-    @property
+    @functools.cached_property
     def _removed(self) -> list[int]:
-        # original positions of the dropped '\r' of each CRLF
+        # original positions of the dropped '\r' of each CRLF (computed once: to_exported is called per offset)
         return [q + k for k, q in enumerate(self.crlf)]
 
     def to_exported(self, offset: int) -> int:
@@ -421,21 +435,12 @@ def project_xml(documents: Sequence, coded: pd.DataFrame, codebook: Codebook, *,
         rows = by_doc.get(d.doc_id)
         if rows is not None:
             rows = rows.sort_values(["start_char", "end_char", "code_id"], kind="stable")
+            spans: dict[tuple[int, int], list] = {}
             for row in rows.itertuples(index=False):
                 a, b = nl.to_exported(int(row.start_char)), nl.to_exported(int(row.end_char))
-                sel_guid = stable_guid("selection", d.doc_id, row.code_id, int(row.start_char), int(row.end_char))
-                sel = _el(src, ns, "PlainTextSelection", {"guid": sel_guid, "name": plain[a:b], "startPosition": a,
-                                                          "endPosition": b, "creatingUser": user_guid})
-                term = row.term if isinstance(row.term, str) else ""
-                lines = [f"Terme : {term}"] if term else []
-                flags = [f for f in ("negated", "contrast") if bool(getattr(row, f))]
-                lines += [f"{FLAGS[f][0]} : à vérifier" for f in flags]
-                lines.append(f"Code : {names[row.code_id]}")
-                _el(sel, ns, "Description", text="\n".join(lines))
-                for code_guid in [_guid_code(row.code_id)] + [_guid_flag(f) for f in flags]:
-                    coding = _el(sel, ns, "Coding", {"guid": stable_guid("coding", sel_guid, code_guid),
-                                                     "creatingUser": user_guid})
-                    _el(coding, ns, "CodeRef", {"targetGUID": code_guid})
+                spans.setdefault((a, b), []).append(row)
+            for (a, b), matches in spans.items():
+                _selection(src, ns, d.doc_id, a, b, plain, matches, names, user_guid)
         for var, kind in types.items():
             value = str(d.metadata.get(var, "") or "").strip()
             if value:
@@ -444,6 +449,39 @@ def project_xml(documents: Sequence, coded: pd.DataFrame, codebook: Codebook, *,
         root.remove(sources)
     xml = etree.tostring(root, xml_declaration=True, encoding="UTF-8", pretty_print=True)
     return xml, files
+
+
+def _selection(src, ns: str, doc_id: str, a: int, b: int, plain: str, matches: list, names: dict[str, str],
+               user_guid: str) -> None:
+    """One ``PlainTextSelection`` for every match of a span: each code once, each flag once.
+
+    QDA tools keep one coding per code, span and coder (QualCoder drops the
+    second one, and its memo), so matches of the same span share their
+    selection. The description names the term and the codes; when the
+    matches differ in term or flags, or repeat a code, it gives each match
+    its line, and a last line ``ptce_nlp: {"matches": [...]}`` that
+    :func:`read_qdpx` reads back into one row per match.
+    """
+    sel_guid = stable_guid("selection", doc_id, a, b)
+    sel = _el(src, ns, "PlainTextSelection", {"guid": sel_guid, "name": plain[a:b], "startPosition": a,
+                                              "endPosition": b, "creatingUser": user_guid})
+    records = [{"code": _guid_code(m.code_id), "term": m.term if isinstance(m.term, str) else "",
+                "negated": bool(m.negated), "contrast": bool(m.contrast)} for m in matches]
+    codes = list(dict.fromkeys(m.code_id for m in matches))
+    flags = [f for f in ("negated", "contrast") if any(r[f] for r in records)]
+    lines = [f"{FLAGS[f][0]} : à vérifier" for f in flags]
+    if len(codes) == len(records) and len({(r["term"], r["negated"], r["contrast"]) for r in records}) == 1:
+        term = records[0]["term"]
+        lines = ([f"Terme : {term}"] if term else []) + lines + [f"Code : {names[c]}" for c in codes]
+    else:
+        for m, r in zip(matches, records):
+            lines.append(" — ".join([f"Code : {names[m.code_id]}"] + ([f"terme : {r['term']}"] if r["term"] else [])
+                                    + [FLAGS[f][0].lower() for f in ("negated", "contrast") if r[f]]))
+        lines.append(_META_PREFIX + json.dumps({"matches": records}, ensure_ascii=False))
+    _el(sel, ns, "Description", text="\n".join(lines))
+    for code_guid in [_guid_code(c) for c in codes] + [_guid_flag(f) for f in flags]:
+        coding = _el(sel, ns, "Coding", {"guid": stable_guid("coding", sel_guid, code_guid), "creatingUser": user_guid})
+        _el(coding, ns, "CodeRef", {"targetGUID": code_guid})
 
 
 def _check_coded(documents: Sequence[Document], coded: pd.DataFrame, codebook: Codebook) -> None:
@@ -535,28 +573,47 @@ def write_qdc(codebook: Codebook, path: str | Path) -> Path:
 
 # --------------------------------------------------------------------------- import: safety
 
-def _parse_xml(data: bytes, path: object, member: str):
-    """Parse XML without DTD, entity expansion or network; refuse any DOCTYPE."""
-    head = data  # a DOCTYPE can only stand in the prolog, but a long comment could push it far
-    if any(mark in head for mark in (b"<!DOCTYPE", "<!DOCTYPE".encode("utf-16-le"), "<!DOCTYPE".encode("utf-16-be"))):
-        raise QdaImportError(path, f"{member}: XML with a DOCTYPE is refused (entities could expand or reach "
-                                   "outside the file)")
-    parser = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, dtd_validation=False,
-                             huge_tree=False, remove_blank_text=False)
-    try:
-        root = etree.fromstring(data, parser)
-    except etree.XMLSyntaxError as exc:
-        message = str(exc).split(" (line")[0]
-        raise QdaImportError(path, f"{member}: invalid XML (line {exc.lineno}: {message})") from None
-    docinfo = root.getroottree().docinfo
-    if docinfo.doctype or docinfo.internalDTD is not None or docinfo.externalDTD is not None:
-        raise QdaImportError(path, f"{member}: XML with a DOCTYPE is refused (entities could expand or reach "
-                                   "outside the file)")
-    return root
+_DOCTYPE_MARKS = (b"<!DOCTYPE", "<!DOCTYPE".encode("utf-16-le"), "<!DOCTYPE".encode("utf-16-be"))
+_DOCTYPE_REFUSED = "XML with a DOCTYPE is refused (entities could expand or reach outside the file)"
+
+
+class _XmlStream:
+    """A file-like reader of XML bytes for the streaming parser.
+
+    It counts what really comes out (sizes in zip headers can lie) against
+    ``max_bytes``, turns damaged data into :class:`QdaImportError` and refuses
+    a DOCTYPE in the prolog before the parser sees it (libxml2 substitutes
+    internal entities in attribute values even when told not to resolve them).
+    """
+
+    def __init__(self, fh, path: object, member: str, *, max_bytes: int | None = None, bomb: str = "") -> None:
+        self.fh, self.path, self.member = fh, path, member
+        self.max_bytes, self.bomb = max_bytes, bomb
+        self.size = 0
+        self.in_prolog = True
+        self._last = b""
+
+    def read(self, n: int = -1) -> bytes:
+        try:
+            chunk = self.fh.read(n if n and n > 0 else 1 << 16)
+        except (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError) as exc:
+            raise QdaImportError(self.path, f"zip member {self.member!r} is damaged ({exc})") from None
+        except OSError as exc:
+            raise QdaImportError(self.path, f"cannot read {self.member} ({exc.strerror or exc})") from None
+        self.size += len(chunk)
+        if self.max_bytes is not None and self.size > self.max_bytes:
+            raise QdaImportError(self.path, self.bomb or f"{self.member}: file too large")
+        if self.in_prolog and chunk:
+            window = self._last + chunk
+            if any(mark in window for mark in _DOCTYPE_MARKS):
+                raise QdaImportError(self.path, f"{self.member}: {_DOCTYPE_REFUSED}")
+            self._last = window[-20:]
+        return chunk
 
 
 def _local(el) -> str:
-    return etree.QName(el).localname if isinstance(el.tag, str) else ""
+    tag = el.tag
+    return tag.rpartition("}")[2] if isinstance(tag, str) else ""  # comments and PIs have no name
 
 
 def _kids(el, name: str) -> list:
@@ -571,6 +628,10 @@ def _kid(el, name: str):
 def _text_of(el, name: str) -> str:
     child = _kid(el, name)
     return (child.text or "") if child is not None else ""
+
+
+def _guid_of(value: str | None) -> str:
+    return (value or "").strip().strip("{}").lower()
 
 
 class _SafeZip:
@@ -612,23 +673,30 @@ class _SafeZip:
             raise QdaImportError(path, f"the archive expands to {total:,} bytes (limit {max_total_bytes:,}): "
                                        "a zip bomb? refused")
 
-    def read(self, name: str) -> bytes:
+    def stream(self, name: str) -> _XmlStream:
+        """The member as a stream of bytes, within its declared size and what is left of the budget."""
         info = self.members[name]
-        chunks, size = [], 0
         try:
-            with self.zf.open(info) as fh:  # sizes in headers can lie: count what really comes out
-                while True:
-                    chunk = fh.read(1 << 20)
-                    if not chunk:
-                        break
-                    size += len(chunk)
-                    if size > info.file_size or size > self.budget:
-                        raise QdaImportError(self.path, f"zip member {name!r} expands beyond its declared size: "
-                                                        "a zip bomb? refused")
-                    chunks.append(chunk)
-        except (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError) as exc:
+            fh = self.zf.open(info)
+        except (zipfile.BadZipFile, zlib.error, NotImplementedError, OSError) as exc:
             raise QdaImportError(self.path, f"zip member {name!r} is damaged ({exc})") from None
-        self.budget -= size
+        return _XmlStream(fh, self.path, name, max_bytes=min(info.file_size, self.budget),
+                          bomb=f"zip member {name!r} expands beyond its declared size: a zip bomb? refused")
+
+    def consumed(self, stream: _XmlStream) -> None:
+        stream.fh.close()
+        self.budget -= stream.size
+
+    def read(self, name: str) -> bytes:
+        stream = self.stream(name)
+        chunks = []
+        stream.in_prolog = False  # not XML
+        while True:
+            chunk = stream.read(1 << 20)
+            if not chunk:
+                break
+            chunks.append(chunk)
+        self.consumed(stream)
         return b"".join(chunks)
 
     def find(self, name: str) -> str | None:
@@ -636,6 +704,198 @@ class _SafeZip:
             return name
         lowered = {k.lower(): k for k in self.members}
         return lowered.get(name.lower())
+
+
+# --------------------------------------------------------------------------- import: streaming parse
+
+@dataclass
+class _QdaCode:
+    guid: str
+    name: str
+    parent_guid: str
+    color: str
+    description: str = ""
+    meta: dict | None = None
+    code_id: str = ""
+    flag: str = ""
+
+
+@dataclass(slots=True)
+class _Selection:
+    """A PlainTextSelection (or the codings of a whole source, ``end`` None) as read from the XML."""
+
+    guid: str
+    start: str | None
+    end: str | None
+    user: str
+    description: str
+    codings: list[tuple[str, str]]  # (code GUID, creating user GUID)
+
+
+@dataclass
+class _Source:
+    kind: str
+    guid: str
+    name: str
+    plain_path: str
+    content: str | None = None
+    description: str = ""
+    values: list[tuple[str, str]] = field(default_factory=list)  # (variable GUID, value)
+    selections: list[_Selection] = field(default_factory=list)
+
+
+@dataclass
+class _Qde:
+    """What the import needs of a ``project.qde`` or a ``.qdc``, read without keeping the tree."""
+
+    root: str = ""
+    name: str = ""
+    origin: str = ""
+    users: dict[str, str] = field(default_factory=dict)
+    codes: list[_QdaCode] = field(default_factory=list)
+    variables: dict[str, str] = field(default_factory=dict)
+    cases: list[tuple[list[tuple[str, str]], list[str]]] = field(default_factory=list)
+    sources: list[_Source] = field(default_factory=list)
+    containers: set[str] = field(default_factory=set)
+
+
+# Parts of the XML read one at a time: a *unit* is read at its end, then dropped with its contents; the
+# children a unit reads (``_KEEP``) stay until then; everything else is dropped as soon as it ends.
+_CONTAINERS = {"Users", "CodeBook", "Codes", "Variables", "Cases", "Sources"}
+_KEEP = {"Code": {"Description"}, "PlainTextSelection": {"Description", "Coding"}, "Coding": {"CodeRef"},
+         "TextSource": {"Description", "PlainTextContent", "VariableValue", "Coding"},
+         "Case": {"VariableValue", "SourceRef"}}
+_UNIT, _KEPT, _CONTAINER, _DROP = 1, 2, 3, 4
+
+
+def _values(el) -> list[tuple[str, str]]:
+    out = []
+    for vv in _kids(el, "VariableValue"):
+        ref = _kid(vv, "VariableRef")
+        var = _guid_of(ref.get("targetGUID")) if ref is not None else ""
+        value = next((c.text or "" for c in vv if _local(c) != "VariableRef"), "")
+        out.append((var, value))
+    return out
+
+
+def _codings(el) -> list[tuple[str, str]]:
+    out = []
+    for coding in _kids(el, "Coding"):
+        ref = _kid(coding, "CodeRef")
+        out.append((sys.intern(_guid_of(ref.get("targetGUID"))) if ref is not None else "",
+                    sys.intern(_guid_of(coding.get("creatingUser")))))  # the same few GUIDs, many times
+    return out
+
+
+def _xml_error(path: object, member: str, exc: etree.XMLSyntaxError) -> QdaImportError:
+    message = re.sub(r" \((?:<string>|[^()]*), line \d+\)$", "", str(exc)).split(" (line")[0]
+    if "huge" in message.lower() or "XML_PARSE_HUGE" in message:
+        return QdaImportError(path, f"{member}: beyond the XML parser's safety limits ({message}); refused")
+    return QdaImportError(path, f"{member}: invalid XML (line {exc.lineno}: {message})")
+
+
+def _parse_qde(stream: _XmlStream, path: object, member: str, *, max_elements: int, max_text_chars: int,
+               kind: str = "project") -> _Qde:
+    """Read a REFI-QDA XML file as a stream (``iterparse``), keeping only what the import uses.
+
+    No DTD, no entity, no network; at most ``max_elements`` elements and ``max_text_chars`` characters of
+    text and attribute values, so memory stays bounded whatever the file holds.
+    """
+    out = _Qde()
+    parser = etree.iterparse(stream, events=("start", "end"), resolve_entities=False, no_network=True,
+                             load_dtd=False, dtd_validation=False, huge_tree=False, remove_comments=True,
+                             remove_pis=True)
+    stack: list[tuple[str, int]] = []
+    code_stack: list[_QdaCode] = []
+    source: _Source | None = None
+    n_elements = n_chars = 0
+
+    def too_large(what: str) -> QdaImportError:
+        return QdaImportError(path, f"{member}: over {what} (the limit for a {kind}); too large to import, refused")
+
+    try:
+        for event, el in parser:
+            if event == "start":
+                n_elements += 1
+                if n_elements > max_elements:
+                    raise too_large(f"{max_elements:,} XML elements")
+                n_chars += sum(map(len, el.values()))
+                if n_chars > max_text_chars:
+                    raise too_large(f"{max_text_chars:,} characters of text")
+                name = _local(el)
+                if not stack:
+                    stream.in_prolog = False
+                    docinfo = el.getroottree().docinfo
+                    if docinfo.doctype or docinfo.internalDTD is not None or docinfo.externalDTD is not None:
+                        raise QdaImportError(path, f"{member}: {_DOCTYPE_REFUSED}")
+                    out.root, out.name, out.origin = name, el.get("name") or "", el.get("origin") or ""
+                    stack.append((name, _CONTAINER))
+                    continue
+                parent, role = stack[-1]
+                if role == _CONTAINER and (parent == "Sources" or (name, parent) in (
+                        ("User", "Users"), ("Code", "Codes"), ("Variable", "Variables"), ("Case", "Cases"))) \
+                        or role == _UNIT and (name, parent) in (("Code", "Code"), ("PlainTextSelection", "TextSource")):
+                    role = _UNIT
+                    if name == "Code":
+                        color = (el.get("color") or "").strip()
+                        code = _QdaCode(_guid_of(el.get("guid")), el.get("name") or "",
+                                        code_stack[-1].guid if code_stack else "", color)
+                        out.codes.append(code)  # parents before their children
+                        code_stack.append(code)
+                    elif parent == "Sources":
+                        source = _Source(name, _guid_of(el.get("guid")), el.get("name") or el.get("guid") or "?",
+                                         (el.get("plainTextPath") or "").strip())
+                        out.sources.append(source)
+                elif name in _CONTAINERS and role == _CONTAINER:
+                    out.containers.add(name)
+                elif role in (_UNIT, _KEPT) and (name in _KEEP.get(parent, ()) or parent == "VariableValue"):
+                    role = _KEPT
+                else:
+                    role = _DROP
+                stack.append((name, role))
+                continue
+            # end of an element: its text is complete, and so is the tail of the sibling before it
+            name, role = stack.pop()
+            prev = el.getprevious()
+            n_chars += len(el.text or "") + (len(prev.tail or "") if prev is not None else 0)
+            if len(el):
+                n_chars += len(el[-1].tail or "")
+            if n_chars > max_text_chars:
+                raise too_large(f"{max_text_chars:,} characters of text")
+            if role == _KEPT:
+                continue
+            if role == _UNIT:
+                if name == "User":
+                    out.users[_guid_of(el.get("guid"))] = el.get("name") or el.get("id") or ""
+                elif name == "Code":
+                    code = code_stack.pop()
+                    code.description, code.meta = _split_meta(_text_of(el, "Description"))
+                elif name == "Variable":
+                    out.variables[_guid_of(el.get("guid"))] = el.get("name") or ""
+                elif name == "Case":
+                    out.cases.append((_values(el), [_guid_of(r.get("targetGUID")) for r in _kids(el, "SourceRef")]))
+                elif name == "PlainTextSelection" and source is not None:
+                    source.selections.append(_Selection(
+                        _guid_of(el.get("guid")), el.get("startPosition"), el.get("endPosition"),
+                        sys.intern(_guid_of(el.get("creatingUser"))), _text_of(el, "Description"), _codings(el)))
+                elif source is not None and stack and stack[-1][0] == "Sources":
+                    content = _kid(el, "PlainTextContent")
+                    source.content = content.text if content is not None and content.text is not None else None
+                    source.description = _text_of(el, "Description")
+                    source.values = _values(el)
+                    whole = _codings(el)
+                    if whole:  # codings of the whole source
+                        source.selections.append(_Selection(source.guid, "0", None, _guid_of(el.get("creatingUser")),
+                                                            source.description, whole))
+                    source = None
+            if stack:
+                el.clear()
+                while (prev := el.getprevious()) is not None and not len(prev) and not prev.attrib \
+                        and not prev.text:  # dropped siblings (and their tails); kept ones stay
+                    el.getparent().remove(prev)
+    except etree.XMLSyntaxError as exc:
+        raise _xml_error(path, member, exc) from None
+    return out
 
 
 # --------------------------------------------------------------------------- import
@@ -653,8 +913,10 @@ class ImportedProject:
         and Cases; original line endings restored for the toolkit's exports).
     coded : DataFrame
         One row per coding (:data:`IMPORT_COLUMNS`): the coded-segment
-        columns plus ``code_name``, ``coder`` and ``selection_guid``; offsets
-        into the document's text, ``text`` the selected text.
+        columns plus ``code_name``, ``coder``, ``selection_guid`` and
+        ``export_start_char``, ``export_end_char``; offsets into the
+        document's text, ``text`` the selected text, the export offsets into
+        the source's text as the project holds it (``\\n`` line endings).
     codebook : Codebook
         The project's codes (patterns restored when the toolkit wrote them).
     users : DataFrame
@@ -677,68 +939,81 @@ def _slug(name: str) -> str:
     return re.sub(r"[^a-z0-9]+", "_", ascii_).strip("_") or "code"
 
 
-@dataclass
-class _QdaCode:
-    guid: str
-    name: str
-    parent_guid: str
-    color: str
-    description: str
-    meta: dict | None
-    code_id: str = ""
-    flag: str = ""
+_CODE_ID = re.compile(r"[a-z0-9_]+(\.[a-z0-9_]+)*")
 
 
-def _read_codes(codes_el, path: object, known: Codebook | None) -> list[_QdaCode]:
-    out: list[_QdaCode] = []
-    known_guids = {_guid_code(c.id): c.id for c in known} if known is not None else {}
-    known_labels = {}
-    if known is not None:
-        for cid, nm in code_names(known).items():
-            known_labels.setdefault(nm.casefold(), cid)
-            known_labels.setdefault(known[cid].label.casefold(), cid)
+def _name_key(name: str) -> str:
+    return " ".join(name.split()).casefold()
 
-    def walk(el, parent: _QdaCode | None) -> None:
-        guid = (el.get("guid") or "").strip("{}").lower()
-        name = el.get("name") or ""
-        if not guid:
-            raise QdaImportError(path, f"code {name!r} has no guid")
-        human, meta = _split_meta(_text_of(el, "Description"))
-        color = (el.get("color") or "").strip()
-        if re.fullmatch(r"#[0-9A-Fa-f]{3}", color):
-            color = "#" + "".join(ch * 2 for ch in color[1:])
-        if not re.fullmatch(r"#[0-9A-Fa-f]{6}", color):
-            color = "#888888"
-        code = _QdaCode(guid, name, parent.guid if parent else "", color.upper(), human, meta)
-        if meta and meta.get("flag") in ("flags", *FLAGS) or guid in {_guid_flag(f) for f in ("flags", *FLAGS)}:
-            code.flag = (meta or {}).get("flag") or next(f for f in ("flags", *FLAGS) if _guid_flag(f) == guid)
-        else:
-            candidate = ""
-            if meta and isinstance(meta.get("id"), str):
-                candidate = meta["id"]
-            elif guid in known_guids:
-                candidate = known_guids[guid]
-            elif name.casefold() in known_labels:
-                candidate = known_labels[name.casefold()]
-            taken = {c.code_id for c in out}
-            if not candidate or candidate in taken or not re.fullmatch(r"[a-z0-9_]+(\.[a-z0-9_]+)*", candidate):
-                base = (parent.code_id + "." if parent and parent.code_id else "") + _slug(name)
-                candidate, i = base, 2
-                while candidate in taken:
-                    candidate = f"{base}_{i}"
-                    i += 1
-            code.code_id = candidate
-        out.append(code)
-        for child in _kids(el, "Code"):
-            walk(child, code)
 
-    for el in _kids(codes_el, "Code"):
-        walk(el, None)
-    guids = [c.guid for c in out]
-    dup = {g for g in guids if guids.count(g) > 1}
+def _assign_code_ids(codes: list[_QdaCode], path: object, known: Codebook | None) -> list[_QdaCode]:
+    """Give each code of a project its code id (``codes`` in document order, parents first).
+
+    First every code whose GUID is that of a ``known`` code, or the one the
+    toolkit derives from the id in its description, takes that id (GUIDs
+    are derived from code ids, so a code renamed in the QDA tool keeps its
+    id, and a copy of a code made in the tool cannot take the original's);
+    then a code whose description holds the toolkit's
+    id line takes that id; then the id of the ``known`` code with the same
+    name (under the same parent when several codes have that name); else an
+    id made from the name path (``Valeurs de l'ESS › Coopération`` ->
+    ``valeurs_de_l_ess.cooperation``).
+    """
+    for c in codes:
+        if not c.guid:
+            raise QdaImportError(path, f"code {c.name!r} has no guid")
+    dup = [g for g, n in collections.Counter(c.guid for c in codes).items() if n > 1]
     if dup:
         raise QdaImportError(path, f"two codes share the guid {sorted(dup)[0]}")
-    return out
+    known_guids = {_guid_code(c.id): c.id for c in known} if known is not None else {}
+    flag_guids = {_guid_flag(f): f for f in ("flags", *FLAGS)}
+    taken: set[str] = set()
+    for code in codes:  # the colours, the flags, then the codes known by their GUID
+        color = code.color
+        if re.fullmatch(r"#[0-9A-Fa-f]{3}", color):
+            color = "#" + "".join(ch * 2 for ch in color[1:])
+        code.color = color.upper() if re.fullmatch(r"#[0-9A-Fa-f]{6}", color) else "#888888"
+        meta = code.meta or {}
+        if meta.get("flag") in ("flags", *FLAGS) or code.guid in flag_guids:
+            code.flag = meta.get("flag") or flag_guids[code.guid]
+        elif code.guid in known_guids:
+            code.code_id = known_guids[code.guid]
+            taken.add(code.code_id)
+        elif isinstance(meta.get("id"), str) and code.guid == _guid_code(meta["id"]):  # the toolkit's own GUID
+            code.code_id = meta["id"]
+            taken.add(code.code_id)
+    for code in codes:  # the ids the toolkit wrote in the descriptions
+        meta_id = (code.meta or {}).get("id")
+        if not code.flag and not code.code_id and isinstance(meta_id, str) and meta_id not in taken \
+                and _CODE_ID.fullmatch(meta_id):
+            code.code_id = meta_id
+            taken.add(meta_id)
+    by_name: dict[str, list[str]] = {}
+    if known is not None:
+        names = code_names(known)
+        for c in known:
+            for key in dict.fromkeys((_name_key(names[c.id]), _name_key(c.label))):
+                by_name.setdefault(key, []).append(c.id)
+    by_guid = {c.guid: c for c in codes}
+    for code in codes:  # by name, else from the name path
+        if code.flag or code.code_id:
+            continue
+        parent = by_guid.get(code.parent_guid)
+        parent_id = parent.code_id if parent is not None and not parent.flag else ""
+        same_name = [i for i in by_name.get(_name_key(code.name), []) if i not in taken]
+        if len(same_name) > 1:
+            same_name = [i for i in same_name if known[i].parent == parent_id]
+        if len(same_name) == 1:
+            candidate = same_name[0]
+        else:
+            base = (parent_id + "." if parent_id else "") + _slug(code.name)
+            candidate, i = base, 2
+            while candidate in taken:
+                candidate = f"{base}_{i}"
+                i += 1
+        code.code_id = candidate
+        taken.add(candidate)
+    return codes
 
 
 def _build_codebook(codes: list[_QdaCode], *, name: str, source: str) -> Codebook:
@@ -766,32 +1041,35 @@ def _build_codebook(codes: list[_QdaCode], *, name: str, source: str) -> Codeboo
     return book
 
 
-def read_qdc(path: str | Path) -> Codebook:
+def read_qdc(path: str | Path, *, max_elements: int = MAX_XML_ELEMENTS,
+             max_text_chars: int = MAX_XML_TEXT_CHARS) -> Codebook:
     """Read a REFI-QDA codebook (``.qdc``) into a :class:`Codebook`.
 
     Patterns come back from the descriptions the toolkit wrote
     (:func:`write_qdc`); codes of other tools come without patterns and the
-    codebook's ``warnings`` say so.
+    codebook's ``warnings`` say so. The file is read as a stream, within
+    the same limits as a project (see :func:`read_qdpx`).
     """
     path = Path(path)
     try:
         size = path.stat().st_size
         if size > MAX_QDC_BYTES:
             raise QdaImportError(path, f"file too large for a codebook ({size:,} bytes)")
-        data = path.read_bytes()
+        fh = path.open("rb")
     except FileNotFoundError:
         raise QdaImportError(path, "file not found") from None
     except OSError as exc:
         raise QdaImportError(path, f"cannot read the file ({exc.strerror or exc})") from None
-    root = _parse_xml(data, path, path.name)
-    if _local(root) != "CodeBook":
-        raise QdaImportError(path, f"not a REFI-QDA codebook (root element {_local(root)!r}, expected 'CodeBook')")
-    codes_el = _kid(root, "Codes")
-    if codes_el is None:
+    with fh:
+        qde = _parse_qde(_XmlStream(fh, path, path.name, max_bytes=MAX_QDC_BYTES), path, path.name,
+                         max_elements=max_elements, max_text_chars=max_text_chars, kind="codebook")
+    if qde.root != "CodeBook":
+        raise QdaImportError(path, f"not a REFI-QDA codebook (root element {qde.root!r}, expected 'CodeBook')")
+    if "Codes" not in qde.containers:
         raise QdaImportError(path, "the codebook has no <Codes>")
-    origin = root.get("origin") or ""
-    m = re.search(r"codebook (\S+) v(\d+) \((\w+)\)", origin)
-    book = _build_codebook(_read_codes(codes_el, path, None), name=m.group(1) if m else path.stem, source=str(path))
+    m = re.search(r"codebook (\S+) v(\d+) \((\w+)\)", qde.origin)
+    book = _build_codebook(_assign_code_ids(qde.codes, path, None), name=m.group(1) if m else path.stem,
+                           source=str(path))
     if m:
         book.version, book.language = int(m.group(2)), m.group(3)
     return book
@@ -810,7 +1088,8 @@ def _doc_id(name: str, taken: set[str]) -> str:
 
 
 def read_qdpx(path: str | Path, *, codebook: Codebook | None = None, max_total_bytes: int = MAX_TOTAL_BYTES,
-              max_ratio: float = MAX_RATIO, max_members: int = MAX_MEMBERS) -> ImportedProject:
+              max_ratio: float = MAX_RATIO, max_members: int = MAX_MEMBERS, max_elements: int = MAX_XML_ELEMENTS,
+              max_text_chars: int = MAX_XML_TEXT_CHARS) -> ImportedProject:
     """Read a REFI-QDA project written by a QDA tool (or by :func:`write_qdpx`).
 
     Parameters
@@ -818,13 +1097,20 @@ def read_qdpx(path: str | Path, *, codebook: Codebook | None = None, max_total_b
     path : str or Path
         The ``.qdpx`` file.
     codebook : Codebook, optional
-        A codebook to recognise codes by: a code whose description lacks the
-        toolkit's id line takes the id of the codebook's code with the same
-        GUID or the same name; other codes get an id from their name path
+        A codebook to recognise codes by: a code takes the id of the
+        codebook's code with the same GUID (the toolkit derives GUIDs from
+        code ids, so renaming a code in the QDA tool does not matter), else
+        the id the toolkit wrote in its description, else the id of the
+        codebook's code with the same name (under the same parent when the
+        name repeats); other codes get an id from their name path
         (``Valeurs de l'ESS`` -> ``valeurs_de_l_ess``).
     max_total_bytes, max_ratio, max_members
         Limits against zip bombs (total uncompressed size; compression
         ratio of a member over 1 MiB; number of members).
+    max_elements, max_text_chars
+        Limits of ``project.qde``, read as a stream so that memory stays
+        bounded: number of XML elements, characters of text and attribute
+        values.
 
     Returns
     -------
@@ -838,30 +1124,40 @@ def read_qdpx(path: str | Path, *, codebook: Codebook | None = None, max_total_b
     path = Path(path)
     archive = _SafeZip(path, max_total_bytes=max_total_bytes, max_ratio=max_ratio, max_members=max_members)
     try:
-        return _read_project(archive, path, codebook)
+        member = archive.find("project.qde")
+        if member is None:
+            raise QdaImportError(path, "no project.qde in the archive: not a REFI-QDA project")
+        stream = archive.stream(member)
+        try:
+            qde = _parse_qde(stream, path, member, max_elements=max_elements, max_text_chars=max_text_chars)
+        finally:
+            archive.consumed(stream)
+        if qde.root != "Project":
+            raise QdaImportError(path, f"{member}: not a REFI-QDA project (root element {qde.root!r})")
+        return _read_project(qde, archive, path, codebook)
     finally:
         archive.zf.close()
 
 
-def _read_project(archive: _SafeZip, path: Path, codebook: Codebook | None) -> ImportedProject:
-    qde = archive.find("project.qde")
-    if qde is None:
-        raise QdaImportError(path, "no project.qde in the archive: not a REFI-QDA project")
-    root = _parse_xml(archive.read(qde), path, qde)
-    if _local(root) != "Project":
-        raise QdaImportError(path, f"{qde}: not a REFI-QDA project (root element {_local(root)!r})")
+def _selection_notes(description: str) -> tuple[str, list[dict] | None]:
+    """The term (``Terme :`` line) and the toolkit's per-match record of a selection's description."""
+    term = ""
+    for line in description.splitlines():
+        if line.startswith("Terme : "):
+            term = line[len("Terme : "):].strip()
+    _, meta = _split_meta(description)
+    matches = meta.get("matches") if meta else None
+    if not isinstance(matches, list) or not all(isinstance(m, dict) for m in matches):
+        matches = None
+    return term, matches
+
+
+def _read_project(qde: _Qde, archive: _SafeZip, path: Path, codebook: Codebook | None) -> ImportedProject:
     warnings: list[str] = []
-
-    users = {}
-    users_el = _kid(root, "Users")
-    for u in _kids(users_el, "User") if users_el is not None else []:
-        users[(u.get("guid") or "").strip("{}").lower()] = u.get("name") or u.get("id") or ""
-
-    codebook_el = _kid(root, "CodeBook")
-    codes_el = _kid(codebook_el, "Codes") if codebook_el is not None else None
-    codes = _read_codes(codes_el, path, codebook) if codes_el is not None else []
+    users = qde.users
+    codes = _assign_code_ids(qde.codes, path, codebook)
     by_guid = {c.guid: c for c in codes}
-    book = _build_codebook(codes, name=root.get("name") or path.stem, source=str(path))
+    book = _build_codebook(codes, name=qde.name or path.stem, source=str(path))
     top_of: dict[str, str] = {}
     for c in codes:
         top = c
@@ -869,45 +1165,31 @@ def _read_project(archive: _SafeZip, path: Path, codebook: Codebook | None) -> I
             top = by_guid[top.parent_guid]
         top_of[c.guid] = top.code_id
 
-    variables = {}
-    vars_el = _kid(root, "Variables")
-    for v in _kids(vars_el, "Variable") if vars_el is not None else []:
-        variables[(v.get("guid") or "").strip("{}").lower()] = v.get("name") or ""
-
-    def values_of(el) -> dict[str, str]:
+    def values_of(raw: list[tuple[str, str]]) -> dict[str, str]:
         out = {}
-        for vv in _kids(el, "VariableValue"):
-            ref = _kid(vv, "VariableRef")
-            var = variables.get((ref.get("targetGUID") or "").strip("{}").lower(), "") if ref is not None else ""
-            value = next((c.text or "" for c in vv if _local(c) != "VariableRef"), "")
+        for var_guid, value in raw:
+            var = qde.variables.get(var_guid, "")
             if var:
                 out[var] = value.strip()
         return out
 
     case_values: dict[str, dict[str, str]] = {}
-    cases_el = _kid(root, "Cases")
-    for case in _kids(cases_el, "Case") if cases_el is not None else []:
-        vals = values_of(case)
-        for ref in _kids(case, "SourceRef"):
-            target = (ref.get("targetGUID") or "").strip("{}").lower()
+    for raw, refs in qde.cases:
+        vals = values_of(raw)
+        for target in refs:
             case_values.setdefault(target, {}).update({k: v for k, v in vals.items() if v})
 
     documents: list[Document] = []
     rows: list[tuple] = []
     taken: set[str] = set()
-    sources_el = _kid(root, "Sources")
-    for src in list(sources_el) if sources_el is not None else []:
-        kind = _local(src)
-        if not kind:
+    for src in qde.sources:
+        src_name = src.name
+        if src.kind != "TextSource":
+            warnings.append(f"source {src_name!r} ({src.kind}) skipped: only text sources are imported")
             continue
-        src_name = src.get("name") or src.get("guid") or "?"
-        if kind != "TextSource":
-            warnings.append(f"source {src_name!r} ({kind}) skipped: only text sources are imported")
-            continue
-        text = _source_text(src, archive, path, src_name)
-        description = _text_of(src, "Description")
+        text = _source_text(src, archive, path)
         nl = NewlineMap()
-        for line in description.splitlines():
+        for line in src.description.splitlines():
             if line.startswith(_NEWLINE_PREFIX):
                 decoded = NewlineMap.decode(line[len(_NEWLINE_PREFIX):], text)
                 if decoded is None:
@@ -916,10 +1198,9 @@ def _read_project(archive: _SafeZip, path: Path, codebook: Codebook | None) -> I
                 else:
                     nl = decoded
         original = nl.restore(text)
-        guid = (src.get("guid") or "").strip("{}").lower()
         metadata = {k: "" for k in METADATA_FIELDS}
-        metadata.update({k: v for k, v in case_values.get(guid, {}).items() if k in METADATA_FIELDS})
-        metadata.update({k: v for k, v in values_of(src).items() if k in METADATA_FIELDS and v})
+        metadata.update({k: v for k, v in case_values.get(src.guid, {}).items() if k in METADATA_FIELDS})
+        metadata.update({k: v for k, v in values_of(src.values).items() if k in METADATA_FIELDS and v})
         doc = Document(_doc_id(src_name, taken), original, "qdpx", path, "utf-8", metadata)
         taken.add(doc.doc_id)
         documents.append(doc)
@@ -933,14 +1214,9 @@ def _read_project(archive: _SafeZip, path: Path, codebook: Codebook | None) -> I
             i = bisect.bisect_right(starts, start) - 1
             return sentences[i].segment_id if i >= 0 else ""
 
-        selections = [(sel, sel.get("startPosition"), sel.get("endPosition"))
-                      for sel in _kids(src, "PlainTextSelection")]
-        whole = _kids(src, "Coding")
-        if whole:  # codings of the whole source
-            selections.append((src, "0", str(len(text))))
-        for sel, start_s, end_s in selections:
-            sel_guid = (sel.get("guid") or "").strip("{}").lower()
-            where = f"selection {sel_guid or '?'} in source {src_name!r}"
+        for sel in src.selections:
+            where = f"selection {sel.guid or '?'} in source {src_name!r}"
+            start_s, end_s = sel.start, sel.end if sel.end is not None else str(len(text))
             try:
                 start, end = int(start_s), int(end_s)
             except (TypeError, ValueError):
@@ -949,39 +1225,38 @@ def _read_project(archive: _SafeZip, path: Path, codebook: Codebook | None) -> I
                 raise QdaImportError(path, f"{where}: positions {start}-{end} are out of the source's range "
                                            f"(0-{len(text)})")
             a, b = nl.to_original(start), nl.to_original(end)
-            sel_user = (sel.get("creatingUser") or "").strip("{}").lower()
             found: list[tuple[_QdaCode, str]] = []
-            for coding in _kids(sel, "Coding"):
-                ref = _kid(coding, "CodeRef")
-                target = (ref.get("targetGUID") or "").strip("{}").lower() if ref is not None else ""
+            for target, user in sel.codings:
                 if target not in by_guid:
                     raise QdaImportError(path, f"{where}: CodeRef to no code ({target or 'no targetGUID'})")
-                user = (coding.get("creatingUser") or "").strip("{}").lower() or sel_user
+                user = user or sel.user
                 found.append((by_guid[target], users.get(user, user)))
             flags = {c.flag for c, _ in found if c.flag}
-            term = ""
-            for line in _text_of(sel, "Description").splitlines():
-                if line.startswith("Terme : "):
-                    term = line[len("Terme : "):].strip()
+            term, matches = _selection_notes(sel.description)
             for code, coder in found:
                 if code.flag:
                     continue
-                rows.append((doc.doc_id, sentence_at(a), code.code_id, top_of[code.guid], term, a, b, original[a:b],
-                             "negated" in flags, "contrast" in flags, code.name, coder, sel_guid))
+                # a selection holding several matches records each one (term, flags) for its code's GUID
+                mine = [m for m in matches or () if m.get("code") == code.guid]
+                for m in mine or [{}]:
+                    negated = "negated" in flags and bool(m.get("negated", True))
+                    contrast = "contrast" in flags and bool(m.get("contrast", True))
+                    rows.append((doc.doc_id, sentence_at(a), code.code_id, top_of[code.guid],
+                                 str(m.get("term", term)), a, b, original[a:b], negated, contrast, code.name, coder,
+                                 sel.guid, start, end))
     coded = pd.DataFrame(rows, columns=IMPORT_COLUMNS)
     if len(coded):
         coded = coded.sort_values(["doc_id", "start_char", "end_char", "code_id", "coder"], kind="stable",
                                   ignore_index=True)
     users_table = pd.DataFrame(sorted(users.items(), key=lambda kv: kv[1]), columns=["guid", "name"])
-    return ImportedProject(root.get("name") or path.stem, root.get("origin") or "", documents, coded, book,
-                           users_table, warnings)
+    return ImportedProject(qde.name or path.stem, qde.origin, documents, coded, book, users_table, warnings)
 
 
-def _source_text(src, archive: _SafeZip, path: Path, src_name: str) -> str:
-    content = _kid(src, "PlainTextContent")
-    if content is not None and content.text is not None:
-        return content.text
-    plain = (src.get("plainTextPath") or "").strip()
+def _source_text(src: _Source, archive: _SafeZip, path: Path) -> str:
+    src_name = src.name
+    if src.content is not None:
+        return src.content
+    plain = src.plain_path
     if not plain:
         raise QdaImportError(path, f"source {src_name!r} has no text (neither plainTextPath nor PlainTextContent)")
     if not plain.startswith("internal://"):
