@@ -459,11 +459,9 @@ class AgreementResult:
 def _scored(coded: pd.DataFrame, include_flagged: bool) -> pd.DataFrame:
     if include_flagged or not len(coded):
         return coded
-    flags = [c for c in ("negated", "contrast") if c in coded.columns]
-    keep = pd.Series(True, index=coded.index)
-    for c in flags:
-        keep &= ~coded[c].astype(str).str.lower().isin(["true", "1"])
-    return coded[keep]
+    from .analysis import scored_mask
+
+    return coded[scored_mask(coded)]
 
 
 def compare_codings(coded_a: pd.DataFrame, coded_b: pd.DataFrame, units: pd.DataFrame, *, level: str = "code",

@@ -8,9 +8,13 @@ whose tables are pandas DataFrames:
   export_end_char`` (offsets into the document's original text,
   ``segment_id`` the sentence of ``segments.csv`` holding the match; the
   ``export_`` offsets into the text with ``\\n`` line endings that the
-  ``.qdpx`` sources hold, one less per ``\\r\\n`` before the offset);
-- ``counts``: per document and code: matches counted (negated and contrast
-  excluded), all matches, density per 1,000 tokens, share of sentences coded;
+  ``.qdpx`` sources hold, one less per ``\\r\\n`` before the offset),
+  then ``reported`` (the sentence cites or attributes what it says) and
+  ``opposed`` (the span is also coded with a code at the other end of the
+  ESS <-> cluster axis);
+- ``counts``: per document and code: matches counted (negated, contrast and
+  reported excluded: :func:`scored_mask`), all matches, density per 1,000
+  tokens, share of sentences coded;
 - :func:`pole_counts`, :func:`cooccurrence` and :func:`kwic` derive the rest.
 """
 
@@ -35,7 +39,11 @@ from .segment import segment_document
 from .types import Document, Segment
 
 CODED_COLUMNS = ["doc_id", "segment_id", "code_id", "category", "term", "start_char", "end_char", "text",
-                 "negated", "contrast", "export_start_char", "export_end_char"]
+                 "negated", "contrast", "export_start_char", "export_end_char", "reported", "opposed"]
+#: The flags that keep a match out of counts and scores (``reported`` only unless ``count_reported``).
+FLAG_COLUMNS = ("negated", "contrast", "reported")
+#: The two categories at the ends of the closeness axis: a span coded with both is ``opposed``.
+OPPOSED_CATEGORIES = ("valeurs_ess", "discours_cluster")
 COUNT_COLUMNS = ["doc_id", "pole", "pole_type", "level", "code_id", "n", "n_all", "n_tokens", "density",
                  "n_sentences_coded", "share_sentences"]
 
@@ -109,8 +117,46 @@ def parse_documents(documents: Sequence[Document], *, cache_dir: str | Path | No
     return parsed, stats
 
 
+def _flag(values) -> pd.Series:
+    """A flag column as booleans, whether it holds booleans or text read from a CSV ("True", "1")."""
+    series = pd.Series(values)
+    if series.dtype == bool:
+        return series
+    return series.astype(str).str.strip().str.lower().isin(["true", "1"])
+
+
+def scored_mask(coded: pd.DataFrame, *, count_reported: bool = False) -> pd.Series:
+    """The matches that count in counts and scores: not negated, not in a contrast, not reported (unless
+    ``count_reported``). Columns a table lacks (an imported project has no ``reported``) count as False."""
+    keep = pd.Series(True, index=coded.index)
+    for column in FLAG_COLUMNS:
+        if column in coded.columns and (column != "reported" or not count_reported):
+            keep &= ~_flag(coded[column]).to_numpy()
+    return keep
+
+
+def _opposed(rows: list[tuple]) -> list[bool]:
+    """For each match of one document, whether it overlaps a match at the other end of the axis.
+
+    The rule for a span coded under both ``valeurs_ess`` and ``discours_cluster`` (« avantage
+    différenciatif », « mutualisation ... pour gagner des marchés »): both codings stay in the table, the
+    code counts keep them, and the closeness methods count neither (the span is evidence for neither end).
+    """
+    ess, cluster = OPPOSED_CATEGORIES
+    sides = {ess: [], cluster: []}
+    for i, row in enumerate(rows):
+        if row[3] in sides:
+            sides[row[3]].append((row[5], row[6], i))
+    opposed = [False] * len(rows)
+    for a, b, i in sides[ess]:
+        for c, d, j in sides[cluster]:
+            if a < d and c < b:
+                opposed[i] = opposed[j] = True
+    return opposed
+
+
 def code_parsed(parsed: Sequence[ParsedDocument], codebook: Codebook, *,
-                accent_insensitive: bool = False) -> tuple[pd.DataFrame, pd.DataFrame]:
+                accent_insensitive: bool = False, count_reported: bool = False) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Coded matches and per-document counts of already parsed documents."""
     from .export.qdpx import newline_map
 
@@ -119,18 +165,20 @@ def code_parsed(parsed: Sequence[ParsedDocument], codebook: Codebook, *,
     for p in parsed:
         original = p.document.text
         exported = newline_map(original)[1] if "\r" in original else None
+        doc_rows = []
         for m in coder.match(p.doc):
             a, b = p.clean.original_span(m.start_char, m.end_char)
             ea, eb = (exported.to_exported(a), exported.to_exported(b)) if exported else (a, b)
-            rows.append((p.document.doc_id, p.sentence_at(a), m.code_id, codebook[m.code_id].category, m.term,
-                         a, b, original[a:b], m.negated, m.contrast, ea, eb))
+            doc_rows.append((p.document.doc_id, p.sentence_at(a), m.code_id, codebook[m.code_id].category, m.term,
+                             a, b, original[a:b], m.negated, m.contrast, ea, eb, m.reported))
+        rows.extend(row + (opposed,) for row, opposed in zip(doc_rows, _opposed(doc_rows)))
     coded = pd.DataFrame(rows, columns=CODED_COLUMNS)
-    return coded, document_counts(parsed, coded, codebook)
+    return coded, document_counts(parsed, coded, codebook, count_reported=count_reported)
 
 
 def code_documents(documents: Sequence[Document], codebook: Codebook, *, cache_dir: str | Path | None = None,
                    use_cache: bool = True, jobs: int = 1, accent_insensitive: bool = False,
-                   progress: Callable[[int], None] | None = None) -> CodingResult:
+                   count_reported: bool = False, progress: Callable[[int], None] | None = None) -> CodingResult:
     """Code documents against a codebook.
 
     Examples
@@ -141,17 +189,19 @@ def code_documents(documents: Sequence[Document], codebook: Codebook, *, cache_d
     """
     parsed, stats = parse_documents(documents, cache_dir=cache_dir, use_cache=use_cache, jobs=jobs,
                                     progress=progress)
-    coded, counts = code_parsed(parsed, codebook, accent_insensitive=accent_insensitive)
+    coded, counts = code_parsed(parsed, codebook, accent_insensitive=accent_insensitive,
+                                count_reported=count_reported)
     return CodingResult(parsed, coded, counts, stats)
 
 
-def document_counts(parsed: Sequence[ParsedDocument], coded: pd.DataFrame, codebook: Codebook) -> pd.DataFrame:
-    """Counts per document for every code and category (zeros included)."""
-    scored_mask = (~coded["negated"] & ~coded["contrast"]) if len(coded) else pd.Series([], dtype=bool)
+def document_counts(parsed: Sequence[ParsedDocument], coded: pd.DataFrame, codebook: Codebook, *,
+                    count_reported: bool = False) -> pd.DataFrame:
+    """Counts per document for every code and category (zeros included); ``n`` counts the :func:`scored_mask`
+    matches, ``n_all`` every match."""
+    scored = coded[scored_mask(coded, count_reported=count_reported)]
     tallies: dict[tuple[str, str], tuple[int, int, int]] = {}
     for column in ("code_id", "category"):
         n_all = coded.groupby(["doc_id", column]).size()
-        scored = coded[scored_mask]
         n = scored.groupby(["doc_id", column]).size().to_dict()
         sentences = scored.groupby(["doc_id", column])["segment_id"].nunique().to_dict()
         for key, value in n_all.to_dict().items():
@@ -186,7 +236,7 @@ def pole_counts(counts: pd.DataFrame) -> pd.DataFrame:
 
 def cooccurrence(coded: pd.DataFrame, *, level: str = "code_id", scored_only: bool = True) -> pd.DataFrame:
     """Number of sentences in which two codes (or categories) occur together (symmetric matrix)."""
-    frame = coded[~coded["negated"] & ~coded["contrast"]] if scored_only and len(coded) else coded
+    frame = coded[scored_mask(coded)] if scored_only and len(coded) else coded
     units = frame.groupby(["doc_id", "segment_id"])[level].apply(lambda s: sorted(set(s)))
     labels = sorted(set(frame[level]))
     matrix = pd.DataFrame(0, index=labels, columns=labels, dtype=int)

@@ -21,7 +21,6 @@ version of the toolkit.
 
 from __future__ import annotations
 
-import bisect
 import datetime as _dt
 import hashlib
 import io
@@ -100,15 +99,25 @@ def sentence_table(parsed: Sequence, coded: pd.DataFrame, *, with_vectors: bool 
         ``context`` (categories matched in the previous and next sentence), ``lex_<category>`` (0/1: a
         match of the category starts in the sentence, whatever its flags) and the vector columns.
     """
-    from spacy.attrs import IS_ALPHA, LEMMA, LOWER
+    from spacy.attrs import IDX, IS_ALPHA, LEMMA, LOWER
 
     from .coding import token_key
 
     flags = [f for f in ("negated", "contrast", "reported") if f in coded.columns]
-    by_sentence: dict[tuple[str, str], list] = {}
-    for row in coded.itertuples(index=False):
-        by_sentence.setdefault((row.doc_id, row.segment_id), []).append(row)
-    rows, vectors = [], []
+    codes_of: dict[tuple[str, str], list[str]] = {}
+    cats_of: dict[tuple[str, str], set[str]] = {}
+    if len(coded):
+        marks = np.zeros((len(coded), len(flags)), dtype=bool)
+        for k, f in enumerate(flags):
+            marks[:, k] = coded[f].astype(str).str.lower().isin(["true", "1"]).to_numpy()
+        for (doc_id, seg, code_id, category), row_marks in zip(
+                coded[["doc_id", "segment_id", "code_id", "category"]].itertuples(index=False, name=None), marks):
+            words = codes_of.setdefault((doc_id, seg), [])
+            words += [f"c:{code_id}", f"k:{category}"]
+            words += [f"k:{category}:{f[:3]}" for f, on in zip(flags, row_marks) if on] or [f"k:{category}:plain"]
+            cats_of.setdefault((doc_id, seg), set()).add(category)
+    rows: list[tuple] = []
+    vectors: list[np.ndarray] = []
     if with_vectors:
         table, find = _vectors()
     key_memo: dict[int, str] = {}
@@ -116,49 +125,47 @@ def sentence_table(parsed: Sequence, coded: pd.DataFrame, *, with_vectors: bool 
         sentences = [s for s in p.segments if s.kind == "sentence"]
         if not sentences:
             continue
+        doc_id = p.document.doc_id
+        n = len(sentences)
+        starts = np.asarray([s.start_char for s in sentences], dtype=np.int64)
+        ends = np.asarray([s.end_char for s in sentences], dtype=np.int64)
+        lemmas_of: list[list[str]] = [[] for _ in range(n)]
+        sums = np.zeros((n, VECTOR_SIZE), dtype=np.float64) if with_vectors else None
+        found = np.zeros(n, dtype=np.int64)
         doc = p.doc
-        starts = [s.start_char for s in sentences]
-        word_lemmas: list[list[str]] = [[] for _ in sentences]
-        word_lowers: list[list[int]] = [[] for _ in sentences]
         if len(doc):
-            array = doc.to_array([IS_ALPHA, LEMMA, LOWER])
-            orig_starts = np.asarray(p.clean.starts, dtype=np.int64)
+            array = doc.to_array([IS_ALPHA, LEMMA, LOWER, IDX])
+            array = array[array[:, 0] == 1]
+            clean_starts = np.asarray(p.clean.starts, dtype=np.int64)
+            idx = array[:, 3].astype(np.int64)
+            original = np.where(idx < len(clean_starts), clean_starts[np.minimum(idx, max(len(clean_starts) - 1, 0))]
+                                if len(clean_starts) else 0, len(p.document.text))
+            k = np.searchsorted(starts, original, side="right") - 1
+            inside = (k >= 0) & (original < ends[np.maximum(k, 0)])
             strings = doc.vocab.strings
-            for t, (alpha, lemma, lower) in zip(doc, array):
-                if not alpha:
-                    continue
-                start = int(orig_starts[t.idx]) if t.idx < len(orig_starts) else len(p.document.text)
-                k = bisect.bisect_right(starts, start) - 1
-                if k < 0 or start >= sentences[k].end_char:
-                    continue
-                lemma = int(lemma)
+            for sentence, lemma in zip(k[inside].tolist(), array[inside, 1].tolist()):
                 key = key_memo.get(lemma)
                 if key is None:
                     key = key_memo[lemma] = token_key(strings[lemma]).replace(" ", "_")
-                word_lemmas[k].append(key)
-                word_lowers[k].append(int(lower))
-        cats = []
-        for s in sentences:
-            found = by_sentence.get((p.document.doc_id, s.segment_id), [])
-            cats.append({r.category for r in found})
-        for k, s in enumerate(sentences):
-            found = by_sentence.get((p.document.doc_id, s.segment_id), [])
-            codes = []
-            for r in found:
-                marks = [f[:3] for f in flags if bool(getattr(r, f))]
-                codes += [f"c:{r.code_id}", f"k:{r.category}"] + [f"k:{r.category}:{m}" for m in marks]
-                if not marks:
-                    codes.append(f"k:{r.category}:plain")
-            context = [f"prev:{c}" for c in sorted(cats[k - 1])] if k else []
-            context += [f"next:{c}" for c in sorted(cats[k + 1])] if k + 1 < len(sentences) else []
-            row = {"doc_id": p.document.doc_id, "segment_id": s.segment_id, "start_char": s.start_char,
-                   "end_char": s.end_char, "text": s.text, "lemmas": " ".join(word_lemmas[k]),
-                   "codes": " ".join(sorted(codes)), "context": " ".join(context)}
-            for c in CATEGORIES:
-                row[f"lex_{c}"] = int(c in cats[k])
-            rows.append(row)
-            if with_vectors:
-                vectors.append(_mean_vector(word_lowers[k], table, find))
+                lemmas_of[sentence].append(key)
+            if with_vectors and inside.any():
+                rows_found = find(keys=array[inside, 2].astype(np.uint64))
+                hit = rows_found >= 0
+                which = k[inside][hit]
+                # sentence x vector-row counts, times the vector table: no (tokens x 300) array is built
+                counts = sp.csr_matrix((np.ones(len(which), dtype=np.float32), (which, rows_found[hit])),
+                                       shape=(n, len(table)))
+                sums = np.asarray(counts @ table, dtype=np.float64)
+                found = np.bincount(which, minlength=n)
+        cats = [cats_of.get((doc_id, s.segment_id), set()) for s in sentences]
+        for i, s in enumerate(sentences):
+            context = [f"prev:{c}" for c in sorted(cats[i - 1])] if i else []
+            context += [f"next:{c}" for c in sorted(cats[i + 1])] if i + 1 < n else []
+            rows.append((doc_id, s.segment_id, s.start_char, s.end_char, s.text, " ".join(lemmas_of[i]),
+                         " ".join(sorted(codes_of.get((doc_id, s.segment_id), []))), " ".join(context),
+                         *(int(c in cats[i]) for c in CATEGORIES)))
+        if with_vectors:
+            vectors.append((sums / np.maximum(found, 1)[:, None]).astype(np.float32))
     frame = pd.DataFrame(rows, columns=[*SENTENCE_COLUMNS, "lemmas", "codes", "context",
                                         *(f"lex_{c}" for c in CATEGORIES)])
     if with_vectors:
@@ -167,14 +174,10 @@ def sentence_table(parsed: Sequence, coded: pd.DataFrame, *, with_vectors: bool 
     return frame
 
 
-def _mean_vector(hashes: list[int], table: np.ndarray, find) -> np.ndarray:
-    if not hashes:
-        return np.zeros(VECTOR_SIZE, dtype=np.float32)
-    rows = find(keys=np.asarray(hashes, dtype=np.uint64))
-    rows = rows[rows >= 0]
-    if not len(rows):
-        return np.zeros(VECTOR_SIZE, dtype=np.float32)
-    return table[rows].mean(axis=0).astype(np.float32)
+def hybrid_sentences(parsed: Sequence, coded: pd.DataFrame, coder: "HybridCoder | None") -> pd.DataFrame:
+    """``coded_sentences`` of parsed, coded documents (:func:`coded_sentences` of their :func:`sentence_table`)."""
+    with_vectors = coder is not None and bool(coder.vector_weight)
+    return coded_sentences(sentence_table(parsed, coded, with_vectors=with_vectors), coder)
 
 
 # --------------------------------------------------------------------------- the features as an estimator
@@ -431,14 +434,11 @@ def save_coder(path: str | Path, coder: HybridCoder, *, codebook_name: str = "",
     path.mkdir(parents=True, exist_ok=True)
     vec = coder.vectorizer_
     vocab = {"lemmas": vec.lemma_vocabulary_, "codes": vec.code_vocabulary_, "context": vec.context_vocabulary_}
-    with atomic_write(path / "vocabulary.json") as f:
-        json.dump(vocab, f, ensure_ascii=False, indent=0)
-        f.write("\n")
     buffer = io.BytesIO()
     np.savez_compressed(buffer, idf=vec.idf_, coef=coder.coef_, intercept=coder.intercept_,
                         calibration=coder.calibration_, thresholds=coder.thresholds_)
-    with atomic_write(path / "arrays.npz", "wb", encoding=None) as f:
-        f.write(buffer.getvalue())
+    payloads = {"vocabulary.json": (json.dumps(vocab, ensure_ascii=False, indent=0) + "\n").encode("utf-8"),
+                "arrays.npz": buffer.getvalue()}
     if created is None:
         epoch = os.environ.get("SOURCE_DATE_EPOCH")
         now = _dt.datetime.fromtimestamp(int(epoch), _dt.timezone.utc) if epoch else _dt.datetime.now(_dt.timezone.utc)
@@ -449,10 +449,11 @@ def save_coder(path: str | Path, coder: HybridCoder, *, codebook_name: str = "",
             "params": {k: (list(v) if isinstance(v, tuple) else v) for k, v in coder.get_params().items()},
             "thresholds": [float(t) for t in coder.thresholds_],
             "training": training or {},
-            "files": {name: _sha256(path / name) for name in ("vocabulary.json", "arrays.npz")}}
-    with atomic_write(path / CARD) as f:
-        json.dump(card, f, ensure_ascii=False, indent=2)
-        f.write("\n")
+            "files": {name: hashlib.sha256(data).hexdigest() for name, data in payloads.items()}}
+    payloads[CARD] = (json.dumps(card, ensure_ascii=False, indent=2) + "\n").encode("utf-8")
+    for name, data in payloads.items():  # the card last
+        with atomic_write(path / name, "wb", encoding=None) as f:
+            f.write(data)
     return path
 
 

@@ -231,6 +231,16 @@ def _codebook_option(f):
     return f
 
 
+def _coder_options(f):
+    f = click.option("--coder", type=click.Choice(["hybrid", "lexicon"]), default="hybrid", show_default=True,
+                     help="coded_sentences.csv: the lexicon and the learned coder, or the lexicon alone.")(f)
+    f = click.option("--coder-model", type=click.Path(file_okay=False, path_type=Path), default=None,
+                     help="A learned-coder folder written by `ptce-nlp learn` (default: models/coder).")(f)
+    f = click.option("--count-reported", is_flag=True,
+                     help="Count reported passages (« selon X », citations) in counts and scores.")(f)
+    return f
+
+
 def _load_codebook_cli(spec: str, quiet: bool):
     from .codebook import SHIPPED, Codebook
 
@@ -269,7 +279,7 @@ def _read_inputs(paths, quiet: bool, *, cache_dir=None, no_cache: bool = False, 
     return documents, failures
 
 
-def _code_corpus(documents, book, *, cache_dir, no_cache, jobs, accent_insensitive, quiet):
+def _code_corpus(documents, book, *, cache_dir, no_cache, jobs, accent_insensitive, quiet, count_reported=False):
     from tqdm import tqdm
 
     from .analysis import code_documents
@@ -283,7 +293,8 @@ def _code_corpus(documents, book, *, cache_dir, no_cache, jobs, accent_insensiti
 
     try:
         return code_documents(documents, book, cache_dir=cache_dir, use_cache=not no_cache, jobs=jobs,
-                              accent_insensitive=accent_insensitive, progress=progress)
+                              accent_insensitive=accent_insensitive, count_reported=count_reported,
+                              progress=progress)
     finally:
         bar.close()
 
@@ -297,29 +308,36 @@ def _code_corpus(documents, book, *, cache_dir, no_cache, jobs, accent_insensiti
 @click.option("--id-col", default=None, help="With --from-table: the column of document ids.")
 @click.option("--text-col", default=None, help="With --from-table: the column of texts.")
 @_codebook_option
+@_coder_options
 @_allow_outside_option
 def code(paths, out_dir, table, id_col, text_col, codebook_path, cache_dir, no_cache, jobs, accent_insensitive,
-         quiet, allow_outside):
-    """Code documents against a codebook (lemmas, multiword terms, negation, contrast).
+         quiet, coder, coder_model, count_reported, allow_outside):
+    """Code documents against a codebook (lemmas, multiword terms, negation, contrast, reported speech).
 
     Writes coded_segments.csv (one row per match, with start_char/end_char
-    into the original text, the sentence, and the negated/contrast flags) and
-    code_counts.csv (counts and densities per 1,000 tokens per document, code
-    and category; negated and contrast matches are not counted).
+    into the original text, the sentence, and the negated/contrast/reported
+    flags), code_counts.csv (counts and densities per 1,000 tokens per
+    document, code and category; flagged matches are not counted) and
+    coded_sentences.csv (one row per sentence: 0/1, probability and source
+    of each of the four categories, from the lexicon and the learned coder).
 
     \b
     Examples:
       ptce-nlp code corpus --out out
       ptce-nlp code fiches/ --codebook mon_codebook.yaml --jobs 2 --out res
       ptce-nlp code --from-table reponses.xlsx --id-col id --text-col texte --out res
+      ptce-nlp code corpus --coder-model mon_modele --out res      # a coder trained by `ptce-nlp learn`
     """
     from .io import all_or_nothing, write_csv
 
     ctx = click.get_current_context()
     _check_outputs([("--out", out_dir, "folder")], paths=paths if table is None else (),
                    allow_outside=allow_outside, codebook=codebook_path, cache_dir=cache_dir,
-                   files=[("input table", table)])
+                   files=[("input table", table), ("coder model", coder_model)])
+    from .pipeline import load_sentence_coder
+
     book = _load_codebook_cli(codebook_path, quiet)
+    sentence_coder = load_sentence_coder(coder, coder_model)
     if table is not None:
         if paths:
             raise click.UsageError("give either PATHS or --from-table, not both")
@@ -340,16 +358,22 @@ def code(paths, out_dir, table, id_col, text_col, codebook_path, cache_dir, no_c
         _error("no document could be read; nothing written")
         ctx.exit(EXIT_NO_INPUT)
     result = _code_corpus(documents, book, cache_dir=cache_dir, no_cache=no_cache, jobs=jobs,
-                          accent_insensitive=accent_insensitive, quiet=quiet)
+                          accent_insensitive=accent_insensitive, quiet=quiet, count_reported=count_reported)
+    from .analysis import scored_mask
+    from .classify import hybrid_sentences
+
+    sentences = hybrid_sentences(result.parsed, result.coded, sentence_coder)
     with all_or_nothing():
         write_csv(result.coded, out_dir / "coded_segments.csv")
         write_csv(result.counts, out_dir / "code_counts.csv")
+        write_csv(sentences, out_dir / "coded_sentences.csv")
     if not quiet:
-        n_scored = int((~result.coded["negated"] & ~result.coded["contrast"]).sum()) if len(result.coded) else 0
+        n_scored = int(scored_mask(result.coded, count_reported=count_reported).sum()) if len(result.coded) else 0
         click.echo(f"Coded {len(documents)} document(s): {len(result.coded)} matches ({n_scored} counted, "
-                   f"{len(result.coded) - n_scored} negated or contrast); parsed {result.stats['parsed']}, "
-                   f"from cache {result.stats['cached']}.", err=True)
-        click.echo(f"Wrote {out_dir / 'coded_segments.csv'}, {out_dir / 'code_counts.csv'}", err=True)
+                   f"{len(result.coded) - n_scored} negated, contrast or reported); {len(sentences)} sentences; "
+                   f"parsed {result.stats['parsed']}, from cache {result.stats['cached']}.", err=True)
+        click.echo(f"Wrote {out_dir / 'coded_segments.csv'}, {out_dir / 'code_counts.csv'}, "
+                   f"{out_dir / 'coded_sentences.csv'}", err=True)
     if failures:
         click.echo(f"{len(failures)} input(s) failed, the others were coded.", err=True)
         ctx.exit(EXIT_PARTIAL)
@@ -869,14 +893,16 @@ class _StageProgress:
 @click.option("--fit", is_flag=True,
               help="Fit the closeness model on these documents (they must include the two reference texts).")
 @_codebook_option
+@_coder_options
 @_allow_outside_option
 def run_command(paths, out_dir, seed, max_file_mb, model_dir, fit, codebook_path, cache_dir, no_cache, jobs,
-                accent_insensitive, quiet, allow_outside):
+                accent_insensitive, quiet, coder, coder_model, count_reported, allow_outside):
     """Run the whole analysis and write the report: read, code, topics, closeness, exports, figures.
 
     PATHS are files, folders (read through their manifest.csv when they have
     one) or manifest.csv files. OUT receives documents.csv, segments.csv,
-    coded_segments.csv, code_counts.csv, the topic tables (topic_*.csv),
+    coded_segments.csv, code_counts.csv, coded_sentences.csv (the four
+    categories per sentence, lexicon and learned coder), the topic tables (topic_*.csv),
     closeness.csv, closeness_poles.csv, closeness_agreement.csv, ptce.qdpx and
     codebook.qdc (REFI-QDA), ptce.xlsx, corpus_iramuteq.txt,
     coded_segments.jsonl, figures/ (PNG and SVG), run.json (settings, versions,
@@ -896,14 +922,15 @@ def run_command(paths, out_dir, seed, max_file_mb, model_dir, fit, codebook_path
 
     ctx = click.get_current_context()
     _check_outputs([("--out", out_dir, "folder")], paths=paths, allow_outside=allow_outside, codebook=codebook_path,
-                   model=model_dir, cache_dir=cache_dir)
+                   model=model_dir, cache_dir=cache_dir, files=[("coder model", coder_model)])
     book = _load_codebook_cli(codebook_path, quiet)
     progress = _StageProgress(quiet)
     try:
         result = run_pipeline(paths, out_dir, codebook=book, jobs=jobs, seed=seed, cache_dir=cache_dir,
                               use_cache=not no_cache, accent_insensitive=accent_insensitive,
                               max_file_mb=max_file_mb, progress=progress, model=model_dir, fit=fit,
-                              allow_outside=allow_outside)
+                              allow_outside=allow_outside, coder=coder, coder_model=coder_model,
+                              count_reported=count_reported)
     finally:
         progress.close()
     stats = result.stats
@@ -911,7 +938,8 @@ def run_command(paths, out_dir, seed, max_file_mb, model_dir, fit, codebook_path
         click.echo(f"Read {stats['documents']} document(s), {stats['failed']} failed: {stats['paragraphs']} "
                    f"paragraphs, {stats['sentences']} sentences.", err=True)
         click.echo(f"Coded {stats['matches']} match(es): {stats['counted']} counted, "
-                   f"{stats['matches'] - stats['counted']} negated or contrast.", err=True)
+                   f"{stats['matches'] - stats['counted']} negated, contrast or reported; "
+                   f"{stats['sentences_coded']} sentence(s) with a category.", err=True)
         click.echo(f"Report: {result.report_path} (open it in a browser); tables and figures in {result.out_dir}/",
                    err=True)
     if result.failures:
@@ -920,3 +948,134 @@ def run_command(paths, out_dir, seed, max_file_mb, model_dir, fit, codebook_path
         for failure in result.failures:
             click.echo(f"  - {failure}", err=True)
         ctx.exit(EXIT_PARTIAL)
+
+
+# --------------------------------------------------------------------------- the learned coder
+
+@main.command(epilog=EXIT_CODES_HELP)
+@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+@click.option("--labels", "labels_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="A CSV or XLSX table: a 'text' column (or 'doc_id' + 'segment_id' of PATHS' sentences) and one "
+                   "0/1 column per category.")
+@click.option("--from-qdpx", "qdpx_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="A REFI-QDA project coded in NVivo, ATLAS.ti, MAXQDA or QualCoder with the codebook's codes.")
+@click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False, path_type=Path),
+              help="The model folder to write (new, empty, or an earlier learned-coder folder).")
+@_codebook_option
+@_allow_outside_option
+def learn(paths, labels_path, qdpx_path, out_dir, codebook_path, cache_dir, no_cache, jobs, accent_insensitive,
+          quiet, allow_outside):
+    """Train the learned sentence coder on a researcher's own coding.
+
+    The model folder (JSON and NPZ, with a model card holding the training
+    data's hash and cross-validated F1) is then used by `code` and `run`
+    through --coder-model.
+
+    \b
+    Examples:
+      ptce-nlp learn --labels etiquettes.xlsx --out mon_modele
+      ptce-nlp learn --labels phrases_a_coder.xlsx corpus --out mon_modele   # rows by doc_id + segment_id
+      ptce-nlp learn --from-qdpx projet_code.qdpx --out mon_modele
+      ptce-nlp code corpus --coder-model mon_modele --out res
+    """
+    from .learn import fit_coder, save_learned, training_set_from_labels, training_set_from_qdpx
+
+    if (labels_path is None) == (qdpx_path is None):
+        raise click.UsageError("give either --labels FILE or --from-qdpx PROJECT.qdpx")
+    _check_outputs([("--out", out_dir, "folder")], paths=paths, allow_outside=allow_outside, codebook=codebook_path,
+                   cache_dir=cache_dir, files=[("labels table", labels_path), ("QDA project", qdpx_path)])
+    book = _load_codebook_cli(codebook_path, quiet)
+    if qdpx_path is not None:
+        if paths:
+            raise click.UsageError("--from-qdpx reads its documents from the project: give no PATHS")
+        training = training_set_from_qdpx(qdpx_path, codebook=book, cache_dir=cache_dir, use_cache=not no_cache,
+                                          jobs=jobs)
+    else:
+        documents = []
+        if paths:
+            documents, failures = _read_inputs(paths, quiet, cache_dir=cache_dir, no_cache=no_cache,
+                                               allow_outside=allow_outside)
+        training = training_set_from_labels(labels_path, documents, codebook=book, cache_dir=cache_dir,
+                                            use_cache=not no_cache, jobs=jobs)
+    for warning in training.warnings:
+        click.echo(f"Warning: {warning}", err=True)
+    coder, facts = fit_coder(training)
+    save_learned(out_dir, coder, facts, codebook_name=book.name)
+    if not quiet:
+        click.echo(f"Learned from {facts['sentences']} sentences of {facts['documents']} document(s). "
+                   "Cross-validated F1 (folds grouped by document), learned coder / lexicon alone:", err=True)
+        for category, row in facts["cross_validation"]["scores"].items():
+            click.echo(f"  {category:<20} {row['hybrid_f1']:.3f} / {row['lexicon_f1']:.3f}  "
+                       f"({row['positives']} positive)", err=True)
+        click.echo(f"Wrote {out_dir}/ ; use it with --coder-model {out_dir}", err=True)
+
+
+@main.command(epilog=EXIT_CODES_HELP)
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--n", "n", default=50, show_default=True, type=click.IntRange(min=1),
+              help="How many sentences to suggest.")
+@click.option("--out", "out_path", required=True, type=click.Path(dir_okay=False, path_type=Path),
+              help="The XLSX table to write (a .qdpx project of the same name is written beside it).")
+@click.option("--labels", "labels_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Sentences already labelled (a labels table of `learn`): suggestions avoid their like.")
+@click.option("--coder-model", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="The learned coder whose doubts are asked about (default: models/coder).")
+@_codebook_option
+@_allow_outside_option
+def suggest(paths, n, out_path, labels_path, coder_model, codebook_path, cache_dir, no_cache, jobs,
+            accent_insensitive, quiet, allow_outside):
+    """Pick the sentences most worth coding next (active learning).
+
+    The sentences whose decision is the most uncertain and the least like those
+    already labelled are written as an XLSX table to fill in (0/1 per category)
+    and as a .qdpx project where they carry the code « À coder », to code in a
+    QDA tool. Give either file back to `learn`.
+
+    \b
+    Examples:
+      ptce-nlp suggest nouvelles_fiches/ --n 50 --out a_coder.xlsx
+      ptce-nlp learn --labels a_coder.xlsx nouvelles_fiches/ --out mon_modele
+      ptce-nlp learn --from-qdpx a_coder_code.qdpx --out mon_modele
+    """
+    from .analysis import code_documents
+    from .classify import sentence_table, suggest as pick
+    from .learn import read_labels, suggestions_table, write_suggestions
+    from .pipeline import load_sentence_coder
+
+    if out_path.suffix.lower() != ".xlsx":
+        raise click.UsageError("--out must name an .xlsx file (the .qdpx is written beside it)")
+    _check_outputs([("--out", out_path, "file"), ("--out", out_path.with_suffix(".qdpx"), "file")], paths=paths,
+                   allow_outside=allow_outside, codebook=codebook_path, cache_dir=cache_dir,
+                   files=[("labels table", labels_path), ("coder model", coder_model)])
+    book = _load_codebook_cli(codebook_path, quiet)
+    coder = load_sentence_coder("hybrid", coder_model)
+    documents, failures = _read_inputs(paths, quiet, cache_dir=cache_dir, no_cache=no_cache,
+                                       allow_outside=allow_outside)
+    result = code_documents(documents, book, cache_dir=cache_dir, use_cache=not no_cache, jobs=jobs,
+                            accent_insensitive=accent_insensitive) if documents else None
+    pool = sentence_table(result.parsed, result.coded) if result is not None else None
+    if pool is None or not len(pool):
+        _error(f"{', '.join(map(str, paths))}: no sentence to suggest (no readable document with text); "
+               "nothing written")
+        click.get_current_context().exit(EXIT_NO_INPUT)
+    labelled = None
+    if labels_path is not None:
+        known = read_labels(labels_path)
+        if "text" in known.columns:
+            done = set(known["text"].str.strip())
+            labelled = pool[pool["text"].str.strip().isin(done)]
+            pool = pool[~pool["text"].str.strip().isin(done)].reset_index(drop=True)
+        elif "segment_id" in known.columns:
+            keys = set(zip(known["doc_id"], known["segment_id"]))
+            mask = [k in keys for k in zip(pool["doc_id"], pool["segment_id"])]
+            labelled = pool[mask]
+            pool = pool[[not m for m in mask]].reset_index(drop=True)
+    picks = pick(coder, pool, labelled=labelled, n=n)
+    table = suggestions_table(pool, picks)
+    xlsx, qdpx = write_suggestions(documents, table, book, out_path)
+    if not quiet:
+        click.echo(f"Suggested {len(table)} sentence(s) of {table['doc_id'].nunique()} document(s) out of "
+                   f"{len(pool)}: {xlsx} (fill the 0/1 columns) and {qdpx} (code the « À coder » sentences).",
+                   err=True)
+    if failures:
+        click.get_current_context().exit(EXIT_PARTIAL)

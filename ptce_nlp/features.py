@@ -111,7 +111,7 @@ class TermUnits:
 
 def extract_units(parsed: Sequence, coded: pd.DataFrame, codebook: Codebook, *, unit: str = "sentence",
                   pos: Sequence[str] = DEFAULT_POS, stop_words: Iterable[str] | None = None,
-                  multiword: bool = True) -> TermUnits:
+                  multiword: bool = True, count_reported: bool = False) -> TermUnits:
     """Units and their lemma terms from parsed, coded documents.
 
     Parameters
@@ -129,6 +129,9 @@ def extract_units(parsed: Sequence, coded: pd.DataFrame, codebook: Codebook, *, 
         Lemma keys left out; default :func:`french_stop_words`.
     multiword : bool, default True
         Merge the tokens of a matched multiword codebook term (without gap) into one feature.
+    count_reported : bool, default False
+        Count reported (cited, attributed) matches in ``n_<category>``. Negated, contrast and ``opposed``
+        matches (a span coded at both ends of the ESS <-> cluster axis) are never counted there.
 
     Returns
     -------
@@ -144,6 +147,13 @@ def extract_units(parsed: Sequence, coded: pd.DataFrame, codebook: Codebook, *, 
     term_lists: list[list[str]] = []
     contrast_lists: list[list[bool]] = []
     counts: list[dict[str, int]] = []
+    from .analysis import scored_mask
+
+    if len(coded):
+        counted = scored_mask(coded, count_reported=count_reported)
+        if "opposed" in coded.columns:
+            counted &= ~coded["opposed"].astype(bool)
+        coded = coded.assign(counted_here=counted.to_numpy())
     by_doc = {d: g for d, g in coded.groupby("doc_id")} if len(coded) else {}
     for p in parsed:
         document = p.document
@@ -167,7 +177,7 @@ def extract_units(parsed: Sequence, coded: pd.DataFrame, codebook: Codebook, *, 
             token_starts = [o[0] for o in offsets]
             for row in doc_coded.itertuples():
                 k = locate(row.start_char)
-                if k >= 0 and not row.negated and not row.contrast:
+                if k >= 0 and row.counted_here:
                     unit_codes[k][row.category] = unit_codes[k].get(row.category, 0) + 1
                 feature = term_of.get(row.term) if multiword else None
                 if feature is None or k < 0:

@@ -22,6 +22,8 @@ from .evaluation import CATEGORIES
 from .types import Document, Segment
 
 MIN_POSITIVES = 20
+#: The code of the sentences to label in the project that ``suggest`` writes.
+TO_CODE = "a_coder"
 _VALUES = {"0": 0, "1": 1, "0.0": 0, "1.0": 1}
 
 
@@ -33,10 +35,11 @@ class TrainingSet:
     labels: np.ndarray
     source: str
     warnings: list[str] = field(default_factory=list)
+    group_ids: Sequence[str] | None = None  # the folds' groups (default: the documents)
 
     @property
     def groups(self) -> np.ndarray:
-        return self.table["doc_id"].to_numpy()
+        return np.asarray(self.group_ids) if self.group_ids is not None else self.table["doc_id"].to_numpy()
 
 
 # --------------------------------------------------------------------------- labels tables
@@ -165,34 +168,39 @@ def training_set_from_qdpx(path: str | Path, *, codebook: Codebook, cache_dir=No
                            jobs: int = 1) -> TrainingSet:
     """The training set of a QDA project's codings (REFI-QDA ``.qdpx``).
 
-    Every sentence of a document holding at least one coding is a training sentence; it is positive for a
-    category when a coding of one of the category's codes overlaps it. Codes are recognised through
-    ``codebook`` (by GUID, then by name) or by the toolkit's ids they carry; codings of codes outside the four
-    categories, and documents without any coding, are left out.
+    The sentences labelled are those the project marks « À coder » (a project written by ``ptce-nlp
+    suggest``), else every sentence of a document holding at least one coding of the four categories. A
+    sentence is positive for a category when a coding of one of the category's codes overlaps it. Codes are
+    recognised through ``codebook`` (by GUID, then by name) or by the toolkit's ids they carry; codings of
+    codes outside the four categories are left out.
     """
     from .export.qdpx import read_qdpx
 
     path = Path(path)
     project = read_qdpx(path, codebook=codebook)
     coded = project.coded
-    if len(coded):
-        coded = coded[coded["category"].isin(CATEGORIES)]
-    if not len(coded):
+    scope = coded[coded["code_id"] == TO_CODE] if len(coded) else coded
+    coded = coded[coded["category"].isin(CATEGORIES)] if len(coded) else coded
+    if not len(coded) and not len(scope):
         raise LearnError(f"{path}: the project holds no coding of a code of the four categories "
                          f"({', '.join(CATEGORIES)}); code sentences in the QDA tool with the codebook's codes "
                          "(export it with `ptce-nlp export --format qdc`) and export the project again")
-    documents = [d for d in project.documents if d.doc_id in set(coded["doc_id"])]
+    kept = set(scope["doc_id"]) if len(scope) else set(coded["doc_id"])
+    documents = [d for d in project.documents if d.doc_id in kept]
     result = _code(documents, codebook, cache_dir=cache_dir, use_cache=use_cache, jobs=jobs)
     table = sentence_table(result.parsed, result.coded)
     y = np.zeros((len(table), len(CATEGORIES)), dtype=int)
-    index = {(d, s): i for i, (d, s) in enumerate(zip(table["doc_id"], table["segment_id"]))}
-    for p in result.parsed:
-        sentences = [s for s in p.segments if s.kind == "sentence"]
-        for row in coded[coded["doc_id"] == p.document.doc_id].itertuples():
-            j = CATEGORIES.index(row.category)
-            for s in sentences:
-                if s.start_char < row.end_char and row.start_char < s.end_char:
-                    y[index[(p.document.doc_id, s.segment_id)], j] = 1
+    in_scope = np.ones(len(table), dtype=bool) if not len(scope) else np.zeros(len(table), dtype=bool)
+    for i, row in enumerate(table[["doc_id", "start_char", "end_char"]].itertuples(index=False)):
+        doc_id, a, b = row
+        mine = coded[coded["doc_id"] == doc_id]
+        hits = mine[(mine["start_char"] < b) & (mine["end_char"] > a)]
+        for category in set(hits["category"]):
+            y[i, CATEGORIES.index(category)] = 1
+        if len(scope):
+            marks = scope[scope["doc_id"] == doc_id]
+            in_scope[i] = bool(((marks["start_char"] < b) & (marks["end_char"] > a)).any())
+    table, y = table[in_scope].reset_index(drop=True), y[in_scope]
     _check_positives(y, str(path))
     return TrainingSet(table, y, str(path), list(project.warnings))
 
@@ -218,8 +226,79 @@ def fit_coder(training: TrainingSet, **params) -> tuple[HybridCoder, dict]:
     """Fit a :class:`HybridCoder` on a training set; returns it with the facts for its model card."""
     coder = HybridCoder(**params).fit(training.table, training.labels, groups=training.groups)
     facts = {"source": Path(training.source).name, "sentences": int(len(training.table)),
-             "documents": int(training.table["doc_id"].nunique()),
+             "documents": int(training.table["doc_id"].nunique()), "groups": int(len(set(training.groups))),
              "data_sha256": training_hash(training.table, training.labels),
              "cross_validation": {"folds": coder.cv, "grouped_by": "document",
                                   "scores": cross_validated_f1(training, coder)}}
     return coder, facts
+
+
+# --------------------------------------------------------------------------- writing a model folder
+
+def save_learned(path: str | Path, coder: HybridCoder, facts: dict, *, codebook_name: str = "") -> Path:
+    """Write a learned-coder folder: its three files replace the old ones together, or none does.
+
+    ``path`` must be new, empty, or an earlier learned-coder folder (nothing else is ever overwritten).
+    """
+    from .classify import CARD, save_coder
+    from .errors import OutputError
+    from .io import all_or_nothing
+
+    path = Path(path)
+    if path.exists():
+        if not path.is_dir():
+            raise OutputError(f"{path}: exists and is not a folder; choose another --out")
+        names = {p.name for p in path.iterdir()}
+        card = path / CARD
+        is_coder = card.is_file() and "learned sentence coder" in card.read_text("utf-8", errors="replace")[:500]
+        if names and not is_coder:
+            raise OutputError(f"{path}: the folder holds other files (not a learned-coder folder); choose a new "
+                              "or empty --out")
+    with all_or_nothing():
+        save_coder(path, coder, codebook_name=codebook_name, training=facts)
+    return path
+
+
+# --------------------------------------------------------------------------- active learning: the files to code
+
+SUGGEST_COLUMNS = ["doc_id", "segment_id", "start_char", "end_char", "text", *CATEGORIES]
+
+
+def suggestions_table(table: pd.DataFrame, picks: np.ndarray) -> pd.DataFrame:
+    """The sentences picked, as a labels table to fill in (one empty 0/1 column per category)."""
+    frame = table.iloc[picks][["doc_id", "segment_id", "start_char", "end_char", "text"]].reset_index(drop=True)
+    for c in CATEGORIES:
+        frame[c] = ""
+    return frame[SUGGEST_COLUMNS]
+
+
+def suggestion_codebook(codebook: Codebook) -> Codebook:
+    """The codebook plus a top-level code « À coder » marking the sentences to label in the QDA tool."""
+    data = codebook.to_dict()
+    data["codes"] = [c for c in data["codes"] if c.get("id") != TO_CODE] + [{
+        "id": TO_CODE, "label": "À coder", "color": "#FDD835",
+        "description": "Phrase choisie par ptce-nlp suggest : codez-la avec les codes des quatre catégories (ou "
+                       "aucun), puis exportez le projet et lancez ptce-nlp learn --from-qdpx.",
+        "surface": ["à coder"]}]
+    return Codebook.from_dict(data, source=codebook.source, check_lemmas=False)
+
+
+def write_suggestions(documents: Sequence[Document], suggestions: pd.DataFrame, codebook: Codebook,
+                      xlsx_path: str | Path) -> tuple[Path, Path]:
+    """Write the suggested sentences as an XLSX labels table and as a ``.qdpx`` project (same name) whose
+    sentences to label carry the code « À coder ». Both files are written together, or neither."""
+    from .export import write_qdpx, write_xlsx
+    from .io import all_or_nothing
+
+    xlsx_path = Path(xlsx_path)
+    qdpx_path = xlsx_path.with_suffix(".qdpx")
+    wanted = set(suggestions["doc_id"])
+    docs = [d for d in documents if d.doc_id in wanted]
+    coded = pd.DataFrame({"doc_id": suggestions["doc_id"], "segment_id": suggestions["segment_id"],
+                          "code_id": TO_CODE, "category": TO_CODE, "term": "à coder",
+                          "start_char": suggestions["start_char"], "end_char": suggestions["end_char"],
+                          "text": suggestions["text"], "negated": False, "contrast": False})
+    with all_or_nothing():
+        write_xlsx({"a_coder": suggestions}, xlsx_path)
+        write_qdpx(docs, coded, suggestion_codebook(codebook), qdpx_path, name="ptce_nlp : phrases à coder")
+    return xlsx_path, qdpx_path

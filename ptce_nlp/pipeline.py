@@ -69,6 +69,8 @@ class RunState:
     accent_insensitive: bool = False
     max_file_mb: float = MAX_FILE_MB
     allow_outside: bool = False
+    count_reported: bool = False
+    coder: object | None = None  # classify.HybridCoder, or None for lexicon-only coding
     progress: Progress | None = None
     documents: list[Document] = field(default_factory=list)
     failures: list[ReadFailure] = field(default_factory=list)
@@ -140,20 +142,43 @@ def stage_coding(state: RunState) -> None:
 
     total = len(state.documents)
     state.report("coding", 0, total)
+    from .analysis import scored_mask
+    from .classify import hybrid_sentences
+
     result = code_documents(state.documents, state.codebook, cache_dir=state.cache_dir, use_cache=state.use_cache,
                             jobs=state.jobs, accent_insensitive=state.accent_insensitive,
+                            count_reported=state.count_reported,
                             progress=lambda done: state.report("coding", done, total))
     state.coding = result
     state.tables["coded_segments"] = result.coded
     state.tables["code_counts"] = result.counts
+    sentences = hybrid_sentences(result.parsed, result.coded, state.coder)
+    state.tables["coded_sentences"] = sentences
     coded = result.coded
-    counted = int((~coded["negated"] & ~coded["contrast"]).sum()) if len(coded) else 0
+    counted = int(scored_mask(coded, count_reported=state.count_reported).sum()) if len(coded) else 0
     state.stats.update(matches=len(coded), counted=counted, parsed=int(result.stats.get("parsed", 0)),
-                       cached=int(result.stats.get("cached", 0)))
+                       cached=int(result.stats.get("cached", 0)),
+                       sentences_coded=int(sentences[[c for c in CATEGORY_IDS]].any(axis=1).sum()))
 
 
 #: The reference model shipped with the toolkit (fitted on the bundled corpus by ``make model``).
 REFERENCE_MODEL = Path(__file__).resolve().parents[1] / "models" / "reference"
+#: The learned sentence coder shipped with the toolkit (trained on the labelled set by ``make model``).
+CODER_MODEL = Path(__file__).resolve().parents[1] / "models" / "coder"
+#: The four categories of ``coded_sentences``.
+CATEGORY_IDS = ("territorialisation", "gouvernance", "valeurs_ess", "discours_cluster")
+CODERS = ("hybrid", "lexicon")
+
+
+def load_sentence_coder(coder: str = "hybrid", coder_model: str | Path | None = None):
+    """The learned coder of a run: ``None`` for ``coder="lexicon"``, else the folder given or the shipped one."""
+    from .classify import CoderModelError, load_coder
+
+    if coder not in CODERS:
+        raise CoderModelError(f"unknown coder {coder!r}; use one of {', '.join(CODERS)}")
+    if coder == "lexicon":
+        return None
+    return load_coder(coder_model or CODER_MODEL)
 #: Fewer paragraphs than this: the topics of the saved model are applied instead of fitting new ones.
 MIN_TOPIC_UNITS = 120
 TOPIC_UNIT = "paragraph"
@@ -192,7 +217,8 @@ def stage_topics(state: RunState) -> None:
     from .topics import apply_topics, fit_topics
 
     state.report("topics", 0, 1)
-    units = extract_units(state.coding.parsed, state.coding.coded, state.codebook, unit=TOPIC_UNIT)
+    units = extract_units(state.coding.parsed, state.coding.coded, state.codebook, unit=TOPIC_UNIT,
+                          count_reported=state.count_reported)
     n = len(units)
     if n >= MIN_TOPIC_UNITS:
         k_max = max(4, min(12, n // 15))
@@ -204,7 +230,8 @@ def stage_topics(state: RunState) -> None:
         saved = _saved_model(state)
         coding = _coding_for(state, saved.codebook)
         unit = (saved.card.get("topics") or {}).get("params", {}).get("unit", TOPIC_UNIT)
-        units = extract_units(coding.parsed, coding.coded, saved.codebook, unit=unit)
+        units = extract_units(coding.parsed, coding.coded, saved.codebook, unit=unit,
+                              count_reported=state.count_reported)
         result = apply_topics(saved.topics, saved.topics_vocabulary, units, saved.codebook)
         state.settings["topics"] = (f"Ce corpus n'a que {n} paragraphes (moins de {MIN_TOPIC_UNITS}) : les thèmes "
                                     f"du modèle {_model_name(state)} sont appliqués, sans réajustement.")
@@ -219,7 +246,8 @@ def stage_closeness(state: RunState) -> None:
 
     state.report("closeness", 0, 1)
     if state.fit:
-        units = extract_units(state.coding.parsed, state.coding.coded, state.codebook, unit="sentence")
+        units = extract_units(state.coding.parsed, state.coding.coded, state.codebook, unit="sentence",
+                              count_reported=state.count_reported)
         model = ClosenessModel(random_state=state.seed).fit(units, codebook=state.codebook)
         state.settings["closeness"] = ("Scores de proximité d'un modèle ajusté sur ce corpus (--fit), ancré sur "
                                        "ses textes de référence.")
@@ -227,7 +255,8 @@ def stage_closeness(state: RunState) -> None:
         saved = _saved_model(state)
         coding = _coding_for(state, saved.codebook)
         model = saved.closeness
-        units = extract_units(coding.parsed, coding.coded, saved.codebook, unit=model.unit_)
+        units = extract_units(coding.parsed, coding.coded, saved.codebook, unit=model.unit_,
+                              count_reported=state.count_reported)
         state.settings["closeness"] = (f"Scores de proximité du modèle {_model_name(state)} (ajusté le "
                                        f"{saved.card.get('created', '?')}), appliqué sans réajustement.")
     state.tables.update(closeness_tables(model, units))
@@ -332,6 +361,7 @@ def run(paths: str | Path | Iterable[str | Path], out_dir: str | Path, *, codebo
         jobs: int = 1, seed: int = 0, cache_dir: str | Path | None = None, use_cache: bool = True,
         accent_insensitive: bool = False, max_file_mb: float = MAX_FILE_MB, progress: Progress | None = None,
         model: str | Path | None = None, fit: bool = False, allow_outside: bool = False,
+        coder: str = "hybrid", coder_model: str | Path | None = None, count_reported: bool = False,
         stages: Sequence[tuple[str, Callable[[RunState], None]]] | None = None) -> RunResult:
     """Run the whole analysis on files, folders or manifests and write it into ``out_dir``.
 
@@ -368,6 +398,12 @@ def run(paths: str | Path | Iterable[str | Path], out_dir: str | Path, *, codebo
     allow_outside : bool
         Read manifest rows and folder links that point outside their corpus
         folder (by default each is a failure, see :func:`ptce_nlp.corpus.find_sources`).
+    coder : {"hybrid", "lexicon"}
+        ``coded_sentences``: the lexicon and the learned coder (default), or the lexicon alone.
+    coder_model : path, optional
+        A learned-coder folder (``ptce-nlp learn``); default :data:`CODER_MODEL`.
+    count_reported : bool
+        Count reported (cited, attributed) matches in counts, topics and scores (left out by default).
     stages : sequence, optional
         The stages to run (default :data:`STAGES`).
 
@@ -401,17 +437,24 @@ def run(paths: str | Path | Iterable[str | Path], out_dir: str | Path, *, codebo
     out = Path(out_dir)
     book = load_codebook(codebook)
     _check_out_dir(out, paths, allow_outside=allow_outside,
-                   others=[("codebook", _codebook_file(codebook, book)), ("model", model), ("cache folder", cache_dir)])
+                   others=[("codebook", _codebook_file(codebook, book)), ("model", model), ("cache folder", cache_dir),
+                           ("coder model", coder_model)])
+    sentence_coder = load_sentence_coder(coder, coder_model)  # a missing or damaged model fails before any work
     settings = {"entrées": [str(p) for p in paths], "sortie": str(out), "graine (seed)": seed,
                 "processus (jobs)": jobs, "lemmes sans accents": accent_insensitive,
                 "taille maximale d'un fichier (Mo)": max_file_mb,
                 "cache d'analyse": "désactivé" if not use_cache else str(cache_dir or "par défaut"),
                 "modèle": ("ajusté sur ce corpus (--fit)" if fit
-                           else str(model) if model else "models/reference (fourni avec ptce_nlp)")}
+                           else str(model) if model else "models/reference (fourni avec ptce_nlp)"),
+                "codeur des phrases": ("lexique seul" if sentence_coder is None else
+                                       f"hybride : lexique et modèle appris {coder_model}" if coder_model else
+                                       "hybride : lexique et modèle appris models/coder (fourni avec ptce_nlp)"),
+                "discours rapporté compté": count_reported}
     work = _make_work_dir(out)
     state = RunState(paths, work, book, jobs=jobs, seed=seed, cache_dir=Path(cache_dir) if cache_dir else None,
                      use_cache=use_cache, accent_insensitive=accent_insensitive, max_file_mb=max_file_mb,
-                     allow_outside=allow_outside, progress=progress, settings=settings,
+                     allow_outside=allow_outside, count_reported=count_reported, coder=sentence_coder,
+                     progress=progress, settings=settings,
                      model_dir=Path(model) if model else None, fit=fit)
     try:
         if not fit and (stages is None or any(name in ("topics", "closeness") for name, _ in stages)):

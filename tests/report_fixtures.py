@@ -136,7 +136,11 @@ def contract_tables(docs_table: pd.DataFrame, seg_table: pd.DataFrame) -> dict[s
 def full_tables() -> dict[str, pd.DataFrame]:
     """Every table of a run on :data:`SAMPLE_IDS` (coding real, topics and closeness synthetic)."""
     _, docs_table, seg_table, coding = coded_sample()
+    from ptce_nlp.classify import hybrid_sentences, load_coder
+    from ptce_nlp.pipeline import CODER_MODEL
+
     tables = {"documents": docs_table, "segments": seg_table, "coded_segments": coding.coded,
-              "code_counts": coding.counts}
+              "code_counts": coding.counts,
+              "coded_sentences": hybrid_sentences(coding.parsed, coding.coded, load_coder(CODER_MODEL))}
     tables.update(contract_tables(docs_table, seg_table))
     return tables

@@ -104,7 +104,7 @@ def test_export_qdpx_codebook_hierarchy_names_colors(project, corpus_coding):
     root, _ = project
     _, _, book = corpus_coding
     codes = root.findall(".//q:CodeBook//q:Code", NS)
-    assert len(codes) == len(book) + 3  # + the review parent and its two flag codes
+    assert len(codes) == len(book) + 4  # + the review parent and its three flag codes
     names = [c.get("name") for c in codes]
     assert len({n.casefold() for n in names}) == len(names)
     assert all(c.get("color") and len(c.get("color")) == 7 and c.get("color").startswith("#") for c in codes)
@@ -378,8 +378,8 @@ def test_export_qdpx_never_codes_one_span_twice_with_one_code(project, corpus_co
     spans = {(r.doc_id, r.start_char, r.end_char) for r in result.coded.itertuples()}
     selections = root.findall(".//q:PlainTextSelection", NS)
     assert len(selections) == len(spans) < len(result.coded)
-    n_flags = int(result.coded.drop_duplicates(["doc_id", "start_char", "end_char"])[["negated", "contrast"]]
-                  .to_numpy().sum())
+    n_flags = int(result.coded.groupby(["doc_id", "start_char", "end_char"])[["negated", "contrast", "reported"]]
+                  .any().to_numpy().sum())
     assert len(keys) == len(result.coded) + n_flags
     # the span of the bundled corpus that two negated matches share: one selection, both codes, one flag
     fui = result.coded[(result.coded["doc_id"] == "mono_pole_sud_archer") & (result.coded["text"] == "FUI")
@@ -437,7 +437,8 @@ def test_coded_segments_carry_the_offsets_into_the_exported_text(project, corpus
     documents, result, _ = corpus_coding
     coded = result.coded
     assert CODED_COLUMNS == ["doc_id", "segment_id", "code_id", "category", "term", "start_char", "end_char", "text",
-                             "negated", "contrast", "export_start_char", "export_end_char"]  # added at the end
+                             "negated", "contrast", "export_start_char", "export_end_char", "reported",
+                             "opposed"]  # added at the end
     assert coded.columns.tolist() == CODED_COLUMNS
     crlf_docs = set()
     for doc in documents:

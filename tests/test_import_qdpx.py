@@ -43,7 +43,9 @@ def imported(corpus_qdpx, corpus_coding):
 
 
 def _sorted(frame: pd.DataFrame) -> pd.DataFrame:
-    return frame[CODED_COLUMNS].sort_values(KEY, kind="stable").reset_index(drop=True)
+    """The columns a project gives back (``opposed`` is the coder's, recomputed, not a coding's)."""
+    columns = [c for c in CODED_COLUMNS if c != "opposed"]
+    return frame[columns].sort_values(KEY, kind="stable").reset_index(drop=True)
 
 
 def test_import_qdpx_round_trip_gives_the_same_segments_codes_and_texts(imported, corpus_coding):
@@ -317,7 +319,7 @@ def test_cli_import_qdpx_writes_tables_or_nothing(tmp_path):
                                                      "users.csv"]
     table = pd.read_csv(out / "coded_segments.csv")
     assert table.columns.tolist() == CODED_COLUMNS[:10] + ["code_name", "coder", "selection_guid",
-                                                           "export_start_char", "export_end_char"]
+                                                           "export_start_char", "export_end_char", "reported"]
     assert table["text"].tolist() == ["coopèrent", "gouvernance"]
     assert "Imported 1 document(s), 2 coding(s) of 2 code(s) by 2 coder(s) (alice, bruno) from QualCoder 3.5." \
         in ok.output
@@ -361,9 +363,9 @@ def test_import_qdpx_round_trip_of_random_texts_and_spans(tmp_path_factory, text
             b = _not_inside_crlf(d.text, data.draw(st.integers(0, len(d.text))))
             a, b = min(a, b), max(a, b)
             code = data.draw(st.sampled_from(["c.x", "c.y", "c"]))
-            flags = data.draw(st.tuples(st.booleans(), st.booleans()))
-            rows.add((d.doc_id, "", code, "c", "terme", a, b, d.text[a:b], *flags, nl.to_exported(a),
-                      nl.to_exported(b)))
+            negated, contrast, reported = data.draw(st.tuples(st.booleans(), st.booleans(), st.booleans()))
+            rows.add((d.doc_id, "", code, "c", "terme", a, b, d.text[a:b], negated, contrast, nl.to_exported(a),
+                      nl.to_exported(b), reported, False))
     coded = pd.DataFrame(sorted(rows), columns=CODED_COLUMNS)
     path = write_qdpx(docs, coded, _BOOK, tmp_path_factory.mktemp("prop") / "p.qdpx")
     project = read_qdpx(path)
@@ -371,7 +373,7 @@ def test_import_qdpx_round_trip_of_random_texts_and_spans(tmp_path_factory, text
     assert xsd.validate(etree.fromstring(zip_members(path)["project.qde"])), xsd.error_log
     assert [(d.doc_id, d.text) for d in project.documents] == [(d.doc_id, d.text) for d in docs]
     columns = ["doc_id", "code_id", "start_char", "end_char", "text", "negated", "contrast", "export_start_char",
-               "export_end_char"]
+               "export_end_char", "reported"]
     got, want = project.coded[columns], coded[columns]
     key = ["doc_id", "start_char", "end_char", "code_id"]
     pd.testing.assert_frame_equal(got.sort_values(key).reset_index(drop=True),

@@ -26,8 +26,8 @@ FICHES = {"ptce_re_sources": ("fiches/ptce/re_sources.txt", "Re-Sources", "ptce"
           "cluster_lumiere": ("fiches/clusters/cluster_lumiere.txt", "Cluster Lumière", "cluster")}
 TOPIC_TABLES = ["topic_terms", "topic_shares", "topic_pole_shares", "topic_selection", "topic_segments", "topic_seeds"]
 CLOSENESS_TABLES = ["closeness", "closeness_poles", "closeness_agreement", "closeness_validation"]
-OUTPUTS = sorted(["code_counts.csv", "coded_segments.csv", "documents.csv", "figures", "report.html", "run.json",
-                  "segments.csv", *pipeline.EXPORT_FILES.values(),
+OUTPUTS = sorted(["code_counts.csv", "coded_segments.csv", "coded_sentences.csv", "documents.csv", "figures",
+                  "report.html", "run.json", "segments.csv", *pipeline.EXPORT_FILES.values(),
                   *(f"{name}.csv" for name in TOPIC_TABLES + CLOSENESS_TABLES)])
 
 
@@ -64,17 +64,27 @@ def test_pipeline_run_writes_every_output(result):
     assert list(docs["doc_id"]) == [*FICHES, "piege"]
     coded = pd.read_csv(out / "coded_segments.csv", keep_default_na=False)
     assert list(coded.columns) == ["doc_id", "segment_id", "code_id", "category", "term", "start_char", "end_char",
-                                   "text", "negated", "contrast", "export_start_char", "export_end_char"]
+                                   "text", "negated", "contrast", "export_start_char", "export_end_char",
+                                   "reported", "opposed"]
     assert coded.equals(res.tables["coded_segments"].astype(coded.dtypes.to_dict()))
     texts = {d.doc_id: d.text for d in res.documents}
     assert all(texts[r.doc_id][r.start_char:r.end_char] == r.text for r in coded.itertuples())
     counts = pd.read_csv(out / "code_counts.csv", keep_default_na=False)
+    sentences = pd.read_csv(out / "coded_sentences.csv", keep_default_na=False)
     book = Codebook.shipped()
     assert len(counts) == 4 * (len(book.leaves()) + len(book.categories()))  # documents x (codes + categories)
     assert res.stats == {"documents": 4, "failed": 1, "paragraphs": int(docs["n_paragraphs"].sum()),
                          "sentences": int(docs["n_sentences"].sum()), "matches": len(coded),
-                         "counted": int((~coded["negated"] & ~coded["contrast"]).sum()),
-                         "parsed": res.stats["parsed"], "cached": res.stats["cached"]}
+                         "counted": int((~coded["negated"] & ~coded["contrast"] & ~coded["reported"]).sum()),
+                         "parsed": res.stats["parsed"], "cached": res.stats["cached"],
+                         "sentences_coded": int(sentences[["territorialisation", "gouvernance", "valeurs_ess",
+                                                           "discours_cluster"]].any(axis=1).sum())}
+    # one row per sentence, with the four categories' decision, probability and source (lexicon and learned)
+    assert len(sentences) == int(docs["n_sentences"].sum())
+    assert list(sentences.columns[:5]) == ["doc_id", "segment_id", "start_char", "end_char", "text"]
+    assert all(texts[r.doc_id][r.start_char:r.end_char] == r.text for r in sentences.itertuples())
+    assert set(sentences["valeurs_ess_source"]) <= {"none", "lexicon", "learned", "both"}
+    assert sentences["valeurs_ess_prob"].between(0, 1).all()
     figures = sorted(p.name for p in (out / "figures").iterdir())
     # four fiches: too few paragraphs to fit topics, so the reference model's are applied (no coherence curve)
     assert figures == sorted(f"{n}.{e}" for n in ("category_shares", "closeness_poles", "code_cooccurrence",
@@ -213,14 +223,18 @@ def test_cli_run_summary_and_partial_exit_code(fiches, tmp_path):
     assert result.exit_code == 3, result.stderr
     docs = pd.read_csv(out / "documents.csv", keep_default_na=False)
     coded = pd.read_csv(out / "coded_segments.csv", keep_default_na=False)
-    n_counted = int((~coded["negated"] & ~coded["contrast"]).sum())
+    n_counted = int((~coded["negated"] & ~coded["contrast"] & ~coded["reported"]).sum())
+    sentences = pd.read_csv(out / "coded_sentences.csv", keep_default_na=False)
+    n_sentences = int(sentences[["territorialisation", "gouvernance", "valeurs_ess", "discours_cluster"]]
+                      .any(axis=1).sum())
     lines = result.stderr.splitlines()
     failure = [line for line in lines if line.startswith("Error: ")]
     assert len(failure) == 1 and "casse.pdf" in failure[0]
     assert lines[-5:] == [
         f"Read 4 document(s), 1 failed: {docs['n_paragraphs'].sum()} paragraphs, {docs['n_sentences'].sum()} "
         "sentences.",
-        f"Coded {len(coded)} match(es): {n_counted} counted, {len(coded) - n_counted} negated or contrast.",
+        f"Coded {len(coded)} match(es): {n_counted} counted, {len(coded) - n_counted} negated, contrast or "
+        f"reported; {n_sentences} sentence(s) with a category.",
         f"Report: {out / 'report.html'} (open it in a browser); tables and figures in {out}/",
         "1 input(s) failed (listed in the report), the others were analysed:",
         failure[0].replace("Error: ", "  - "),

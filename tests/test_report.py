@@ -18,7 +18,7 @@ from ptce_nlp.types import Document, ReadFailure
 from .report_fixtures import (AGREEMENT_COLUMNS, CLOSENESS_COLUMNS, CLOSENESS_POLES_COLUMNS, TOPIC_TERMS_COLUMNS,
                               XSS, coded_sample, full_tables)
 
-SECTIONS = ["corpus", "proximite", "codes", "themes", "cooccurrences", "documents", "kwic", "grille", "parametres"]
+SECTIONS = ["corpus", "proximite", "codes", "phrases", "themes", "cooccurrences", "documents", "kwic", "grille", "parametres"]
 CODES = {"a": ("Code A", "#FF0000"), "b": ("Code B", "#00FF00")}
 
 
@@ -101,7 +101,8 @@ def test_report_has_every_section_in_french(tree):
     assert ids == SECTIONS
     assert tree.get("lang") == "fr"
     titles = [_text(s.find(".//h2")) for s in tree.iter("section")]
-    assert titles == ["Corpus", "Proximité ESS ↔ cluster industriel", "Codes par pôle", "Thèmes",
+    assert titles == ["Corpus", "Proximité ESS ↔ cluster industriel", "Codes par pôle",
+                      "Phrases codées : lexique et modèle appris", "Thèmes",
                       "Cooccurrences des codes", "Documents codés", "Concordances par code", "Grille de codage",
                       "Paramètres et versions"]
     assert [a.get("href") for a in tree.iter("a") if a.getparent().get("class") == "toc"] == [
@@ -251,16 +252,33 @@ def test_report_codebook_and_settings(tree, book):
     assert versions["matplotlib"] == "3.11.2"
 
 
+def test_report_sentences_lexicon_and_hybrid_and_to_review(tables, tree):
+    sentences = tables["coded_sentences"]
+    rows = tree.get_element_by_id("sentence-counts").findall("tr")[1:]
+    assert len(rows) == 4
+    for row, c in zip(rows, ["territorialisation", "gouvernance", "valeurs_ess", "discours_cluster"]):
+        cells = [td.text_content() for td in row.findall("td")]
+        src = sentences[f"{c}_source"]
+        assert cells[1:] == [str(int(src.isin(["lexicon", "both"]).sum())), str(int(src.isin(["learned", "both"]).sum())),
+                             str(int((src == "both").sum())), str(int(src.isin(["lexicon", "learned"]).sum()))]
+        review = tree.get_element_by_id(f"review-{c}")
+        listed = review.findall("tr")[1:]
+        assert len(listed) == min(40, int(src.isin(["lexicon", "learned"]).sum()))
+        for tr in listed:   # each is a disagreement, with its document's anchor and offsets
+            assert tr.find("td/a").get("href").startswith("#doc-")
+
+
 def test_report_missing_tables_are_said_in_french(tables, book, documents):
     only_coding = {k: tables[k] for k in ("documents", "segments", "coded_segments", "code_counts")}
     tree = lxml.html.fromstring(render_report(only_coding, codebook=book, documents=documents))
     absent = [_text(p) for p in tree.find_class("absent")]
     assert absent == ["Les scores de proximité n'ont pas été calculés pour cette analyse (tables closeness_poles.csv "
                       "et closeness.csv absentes).",
+                      "Le codage des phrases est absent (coded_sentences.csv) : rien à afficher.",
                       "Les modèles de thèmes n'ont pas été calculés pour cette analyse (tables topic_*.csv absentes)."]
     assert tree.get_element_by_id("density-heatmap") is not None
     empty = lxml.html.fromstring(render_report({}, codebook=book))
-    assert len(empty.find_class("absent")) == 7
+    assert len(empty.find_class("absent")) == 8
     assert [s.get("id") for s in empty.iter("section")] == SECTIONS
 
 

@@ -99,11 +99,12 @@ CASE_VARIABLES = ("pole", "pole_type", "region")
 #: then, as at the end of ``CODED_COLUMNS``, the offsets into the source's text (``\n`` line endings).
 IMPORT_COLUMNS = ["doc_id", "segment_id", "code_id", "category", "term", "start_char", "end_char", "text",
                   "negated", "contrast", "code_name", "coder", "selection_guid", "export_start_char",
-                  "export_end_char"]
+                  "export_end_char", "reported"]
 
 FLAG_PARENT = ("flags", "ptce_nlp : à vérifier", "#9E9E9E",
                "Codes de revue ajoutés par ptce_nlp : une sélection qui porte aussi l'un de ces codes a été codée "
-               "automatiquement dans une négation ou un contraste ; à vérifier avant de la compter.")
+               "automatiquement dans une négation, un contraste ou un discours rapporté ; à vérifier avant de la "
+               "compter.")
 FLAGS = {
     "negated": ("Négation détectée", "#E53935",
                 "Correspondance dans la portée d'une négation (ne ... pas, sans, absence de ...) : le concept est "
@@ -111,6 +112,9 @@ FLAGS = {
     "contrast": ("Contraste détecté", "#8E24AA",
                  "Correspondance dans une tournure de contraste (contrairement à, à la différence de ...) : le "
                  "concept est peut-être attribué à un autre modèle."),
+    "reported": ("Discours rapporté", "#6D4C41",
+                 "Correspondance dans une phrase qui cite ou attribue son propos (selon X, (Auteur, 2005), le "
+                 "rapport de ... préconise) : le concept est peut-être celui d'un autre auteur."),
 }
 _META_PREFIX = "ptce_nlp: "
 _NEWLINE_PREFIX = "ptce_nlp-newlines: "
@@ -466,22 +470,27 @@ def _selection(src, ns: str, doc_id: str, a: int, b: int, plain: str, matches: l
     sel = _el(src, ns, "PlainTextSelection", {"guid": sel_guid, "name": plain[a:b], "startPosition": a,
                                               "endPosition": b, "creatingUser": user_guid})
     records = [{"code": _guid_code(m.code_id), "term": m.term if isinstance(m.term, str) else "",
-                "negated": bool(m.negated), "contrast": bool(m.contrast)} for m in matches]
+                **{f: _true(getattr(m, f, False)) for f in FLAGS}} for m in matches]
     codes = list(dict.fromkeys(m.code_id for m in matches))
-    flags = [f for f in ("negated", "contrast") if any(r[f] for r in records)]
+    flags = [f for f in FLAGS if any(r[f] for r in records)]
     lines = [f"{FLAGS[f][0]} : à vérifier" for f in flags]
-    if len(codes) == len(records) and len({(r["term"], r["negated"], r["contrast"]) for r in records}) == 1:
+    if len(codes) == len(records) and len({(r["term"], *(r[f] for f in FLAGS)) for r in records}) == 1:
         term = records[0]["term"]
         lines = ([f"Terme : {term}"] if term else []) + lines + [f"Code : {names[c]}" for c in codes]
     else:
         for m, r in zip(matches, records):
             lines.append(" — ".join([f"Code : {names[m.code_id]}"] + ([f"terme : {r['term']}"] if r["term"] else [])
-                                    + [FLAGS[f][0].lower() for f in ("negated", "contrast") if r[f]]))
+                                    + [FLAGS[f][0].lower() for f in FLAGS if r[f]]))
         lines.append(_META_PREFIX + json.dumps({"matches": records}, ensure_ascii=False))
     _el(sel, ns, "Description", text="\n".join(lines))
     for code_guid in [_guid_code(c) for c in codes] + [_guid_flag(f) for f in flags]:
         coding = _el(sel, ns, "Coding", {"guid": stable_guid("coding", sel_guid, code_guid), "creatingUser": user_guid})
         _el(coding, ns, "CodeRef", {"targetGUID": code_guid})
+
+
+def _true(value) -> bool:
+    """A flag cell as a boolean, whether it holds a boolean or text read back from a CSV."""
+    return str(value).strip().lower() in ("true", "1") if isinstance(value, str) else bool(value)
 
 
 def _check_coded(documents: Sequence[Document], coded: pd.DataFrame, codebook: Codebook) -> None:
@@ -1214,6 +1223,15 @@ def _read_project(qde: _Qde, archive: _SafeZip, path: Path, codebook: Codebook |
             i = bisect.bisect_right(starts, start) - 1
             return sentences[i].segment_id if i >= 0 else ""
 
+        span_flags: dict[tuple[int, int, str], set] = {}
+        for sel in src.selections:
+            try:
+                span = (int(sel.start), int(sel.end) if sel.end is not None else len(text))
+            except (TypeError, ValueError):
+                continue
+            for target, user in sel.codings:
+                if target in by_guid and by_guid[target].flag:
+                    span_flags.setdefault((*span, user or sel.user), set()).add(by_guid[target].flag)
         for sel in src.selections:
             where = f"selection {sel.guid or '?'} in source {src_name!r}"
             start_s, end_s = sel.start, sel.end if sel.end is not None else str(len(text))
@@ -1231,19 +1249,22 @@ def _read_project(qde: _Qde, archive: _SafeZip, path: Path, codebook: Codebook |
                     raise QdaImportError(path, f"{where}: CodeRef to no code ({target or 'no targetGUID'})")
                 user = user or sel.user
                 found.append((by_guid[target], users.get(user, user)))
-            flags = {c.flag for c, _ in found if c.flag}
+            # flags of the span: this selection's, and those of other selections of the same span and coder (a
+            # tool that writes each coding as its own selection keeps the flag apart from the concept's code)
             term, matches = _selection_notes(sel.description)
-            for code, coder in found:
+            for (code, coder), (_, user) in zip(found, sel.codings):
                 if code.flag:
                     continue
+                flags = {c.flag for c, _ in found if c.flag} | span_flags.get((start, end, user or sel.user), set())
                 # a selection holding several matches records each one (term, flags) for its code's GUID
                 mine = [m for m in matches or () if m.get("code") == code.guid]
                 for m in mine or [{}]:
                     negated = "negated" in flags and bool(m.get("negated", True))
                     contrast = "contrast" in flags and bool(m.get("contrast", True))
+                    reported = "reported" in flags and bool(m.get("reported", True))
                     rows.append((doc.doc_id, sentence_at(a), code.code_id, top_of[code.guid],
                                  str(m.get("term", term)), a, b, original[a:b], negated, contrast, code.name, coder,
-                                 sel.guid, start, end))
+                                 sel.guid, start, end, reported))
     coded = pd.DataFrame(rows, columns=IMPORT_COLUMNS)
     if len(coded):
         coded = coded.sort_values(["doc_id", "start_char", "end_char", "code_id", "coder"], kind="stable",

@@ -22,7 +22,7 @@ from typing import Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from ..analysis import cooccurrence, pole_counts
+from ..analysis import cooccurrence, pole_counts, scored_mask
 from ..codebook import Codebook
 from ..io import atomic_write
 from ..types import Document, ReadFailure
@@ -168,6 +168,7 @@ def render_report(tables: Mapping[str, pd.DataFrame], *, codebook: Codebook, doc
         ("corpus", "Corpus", _section_corpus(ctx, failures)),
         ("proximite", "Proximité ESS ↔ cluster", _section_closeness(ctx)),
         ("codes", "Codes par pôle", _section_codes(ctx)),
+        ("phrases", "Phrases codées", _section_sentences(ctx)),
         ("themes", "Thèmes", _section_topics(ctx)),
         ("cooccurrences", "Cooccurrences", _section_cooccurrence(ctx)),
         ("documents", "Documents codés", _section_documents(ctx)),
@@ -272,8 +273,7 @@ def _section_corpus(ctx: _Context, failures: Sequence[ReadFailure]) -> str:
         segs = ctx.tables["segments"]
         n_sent = int((segs["kind"] == "sentence").sum())
         n_seg = int((segs["kind"] == "paragraph").sum())
-    counted = int((~flags(coded["negated"]) & ~flags(coded["contrast"])).sum()) if coded is not None \
-        and len(coded) else 0
+    counted = int(scored_mask(coded).sum()) if coded is not None and len(coded) else 0
     cards = [(fmt_int(len(docs)), "documents lus"), (fmt_int(len(ctx.pole_type)), "pôles"),
              (fmt_int(pd.to_numeric(docs.get("n_words", pd.Series(dtype=float)), errors="coerce").sum()), "mots")]
     if n_sent is not None:
@@ -281,7 +281,8 @@ def _section_corpus(ctx: _Context, failures: Sequence[ReadFailure]) -> str:
     if coded is not None:
         cards.append((fmt_int(len(coded)), f"passages codés ({fmt_int(counted)} comptés)"))
     out = ['<h2>Corpus</h2><p class="lead">Documents analysés par type de pôle, format et longueur. '
-           "Les passages niés ou placés en contraste sont repérés mais ne comptent pas dans les densités.</p>",
+           "Les passages niés, placés en contraste ou rapportés (citations, « selon X ») sont repérés mais ne comptent "
+           "pas dans les densités.</p>",
            '<div class="cards">']
     out += [f'<div class="card"><b>{v}</b><span>{e(label)}</span></div>' for v, label in cards]
     out.append(f'<div class="card{" warn" if failures else ""}"><b>{len(failures)}</b>'
@@ -493,8 +494,8 @@ def _closeness_documents(closeness: pd.DataFrame) -> str:
 
 def _section_codes(ctx: _Context) -> str:
     out = ["<h2>Codes par pôle</h2>"
-           '<p class="lead">Densité de chaque code (occurrences pour 1 000 mots du pôle, hors passages niés ou en '
-           "contraste), puis la part de chaque catégorie dans les occurrences codées du pôle.</p>"]
+           '<p class="lead">Densité de chaque code (occurrences pour 1 000 mots du pôle, hors passages niés, en '
+           "contraste ou rapportés), puis la part de chaque catégorie dans les occurrences codées du pôle.</p>"]
     if not _has(ctx.tables, "code_counts"):
         out.append(_absent("Les comptages de codes sont absents (code_counts.csv) : rien à afficher."))
         return "".join(out)
@@ -558,6 +559,61 @@ def _category_shares(ctx: _Context, per_pole: pd.DataFrame) -> str:
                     f'<td class=num>{int(total)}</td><td style="width:55%">{bar}</td></tr>')
     return (f'<div class="legend">{legend}</div><table class="wide" id="category-shares"><tr><th>Type</th>'
             "<th>Pôle</th><th class=num>Occurrences</th><th>Répartition</th></tr>" + "".join(rows) + "</table>")
+
+
+#: At most this many sentences « à vérifier » are listed per category.
+MAX_REVIEW = 40
+_SOURCE_LABELS = {"lexicon": "lexique seul", "learned": "modèle appris seul"}
+
+
+def _section_sentences(ctx: _Context) -> str:
+    out = ["<h2>Phrases codées : lexique et modèle appris</h2>"
+           '<p class="lead">Chaque phrase reçoit 0 ou 1 pour chacune des quatre catégories. Le lexique code une phrase '
+           "quand un terme de la grille y figure ; le modèle appris (un classifieur entraîné sur des phrases codées à "
+           "la main, qui lit aussi les termes de la grille) décide avec une probabilité. Les phrases où les deux "
+           "divergent sont à vérifier.</p>"]
+    if not _has(ctx.tables, "coded_sentences"):
+        out.append(_absent("Le codage des phrases est absent (coded_sentences.csv) : rien à afficher."))
+        return "".join(out)
+    table = ctx.tables["coded_sentences"]
+    cats = [c for c in ("territorialisation", "gouvernance", "valeurs_ess", "discours_cluster")
+            if f"{c}_source" in table.columns]
+    hybrid = any(table[f"{c}_source"].isin(["learned", "both"]).any() or table[f"{c}_prob"].notna().any()
+                 for c in cats)
+    rows = []
+    for c in cats:
+        src = table[f"{c}_source"].astype(str)
+        lexicon = int(src.isin(["lexicon", "both"]).sum())
+        learned = int(src.isin(["learned", "both"]).sum())
+        rows.append(f'<tr><td><span class="swatch" style="background:{ctx.color(c)}"></span>{e(ctx.label(c))}</td>'
+                    f"<td class=num>{lexicon}</td><td class=num>{learned if hybrid else '—'}</td>"
+                    f"<td class=num>{int(src.eq('both').sum()) if hybrid else '—'}</td>"
+                    f"<td class=num>{int(src.isin(['lexicon', 'learned']).sum()) if hybrid else '—'}</td></tr>")
+    out.append(f'<p>{len(table)} phrases.</p><table id="sentence-counts"><tr><th>Catégorie</th>'
+               "<th class=num>Lexique seul</th><th class=num>Hybride</th><th class=num>Les deux</th>"
+               "<th class=num>À vérifier</th></tr>" + "".join(rows) + "</table>")
+    if not hybrid:
+        out.append('<p class="note">Codage par le lexique seul (--coder lexicon) : pas de modèle appris.</p>')
+        return "".join(out)
+    out.append("<h3>À vérifier</h3>"
+               '<p class="note">Phrases où le lexique et le modèle appris divergent, les plus incertaines d’abord '
+               f"(probabilité proche de 0,5 ; au plus {MAX_REVIEW} par catégorie). « Lexique seul » : un terme de la "
+               "grille figure dans la phrase mais le modèle ne la retient pas ; « modèle appris seul » : le modèle "
+               "la retient sans terme de la grille.</p>")
+    for c in cats:
+        review = table[table[f"{c}_source"].isin(["lexicon", "learned"])].copy()
+        review["_doubt"] = (review[f"{c}_prob"].astype(float) - 0.5).abs()
+        review = review.sort_values(["_doubt", "doc_id", "start_char"], kind="stable").head(MAX_REVIEW)
+        items = "".join(
+            f'<tr><td><a href="#{ctx.anchors.get(str(r.doc_id), "")}">{e(str(r.doc_id))}</a> '
+            f'<span class="note">{int(r.start_char)}–{int(r.end_char)}</span></td>'
+            f"<td>{e(_SOURCE_LABELS.get(getattr(r, c + '_source'), ''))}</td>"
+            f"<td class=num>{fmt(float(getattr(r, c + '_prob')), 2)}</td><td>{e(' '.join(str(r.text).split()))}</td></tr>"
+            for r in review.itertuples())
+        out.append(f'<details><summary>{e(ctx.label(c))} : {len(review)} phrase(s)</summary>'
+                   f'<table class="wide review" id="review-{e(c)}"><tr><th>Document</th><th>Source</th>'
+                   f"<th class=num>Probabilité</th><th>Phrase</th></tr>{items}</table></details>")
+    return "".join(out)
 
 
 # --------------------------------------------------------------------------- topics
