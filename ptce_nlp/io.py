@@ -121,9 +121,16 @@ def _umask() -> int:
 
 def write_csv(frame: pd.DataFrame, path: str | Path, *, excel_fr: bool = False) -> Path:
     """Write a DataFrame as CSV atomically (UTF-8; ``excel_fr``: BOM and ``;``)."""
+    import csv
+
     path = Path(path)
+    # Python's csv writer quotes a cell holding "\n" but not one holding a lone "\r", which then reads back as
+    # two rows: a table with such a cell has every text cell quoted (same values, read back whole).
+    text = frame.select_dtypes(include=["object", "string"])
+    lone_cr = any(text[c].astype(str).str.contains("\r", regex=False).any() for c in text.columns)
     with atomic_write(path, encoding="utf-8-sig" if excel_fr else "utf-8") as fh:
-        frame.to_csv(fh, index=False, sep=";" if excel_fr else ",", lineterminator="\n")
+        frame.to_csv(fh, index=False, sep=";" if excel_fr else ",", lineterminator="\n",
+                     quoting=csv.QUOTE_NONNUMERIC if lone_cr else csv.QUOTE_MINIMAL)
     return path
 
 

@@ -75,3 +75,27 @@ def coded_corpus(parse_cache_dir):
 
     corpus = read_corpus([CORPUS, *SEED_FILES])
     return code_documents(corpus.documents, Codebook.shipped(), cache_dir=parse_cache_dir)
+
+
+LABELS = ROOT / "tests" / "data" / "labels"
+
+
+@pytest.fixture(scope="session")
+def labelled(parse_cache_dir):
+    """The labelled sentences (``tests/data/labels``) with the learned coder's features, and the coding of their
+    documents: the corpus, the written documents and, when present, the seed articles (their text is read from
+    ``../shared/seeds``; without it their rows are left out)."""
+    from ptce_nlp.analysis import code_documents
+    from ptce_nlp.classify import sentence_table
+    from ptce_nlp.codebook import Codebook
+    from ptce_nlp.corpus import read_corpus
+    from ptce_nlp.evaluation import read_labelled_set
+
+    documents = read_corpus([CORPUS, *SEED_FILES, *sorted((LABELS / "written").glob("*.txt"))]).documents
+    gold, _ = read_labelled_set(LABELS, documents)
+    result = code_documents(documents, Codebook.shipped(), cache_dir=parse_cache_dir)
+    table = sentence_table(result.parsed, result.coded)
+    data = gold.drop(columns=["text", "segment_id"]).merge(table, on=["doc_id", "start_char", "end_char"],
+                                                            validate="one_to_one")
+    assert len(data) == len(gold), "a labelled sentence is not a sentence of the parse"
+    return data, result

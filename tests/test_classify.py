@@ -15,27 +15,11 @@ from ptce_nlp.analysis import code_documents
 from ptce_nlp.classify import (CoderModelError, HybridCoder, LearnError, coded_sentences, load_coder, save_coder,
                                sentence_columns, sentence_table, suggest)
 from ptce_nlp.codebook import Codebook
-from ptce_nlp.corpus import read_corpus
-from ptce_nlp.evaluation import CATEGORIES, read_labelled_set
+from ptce_nlp.evaluation import CATEGORIES
 from ptce_nlp.learn import MIN_POSITIVES, TrainingSet, fit_coder, read_labels, training_set_from_labels
 from ptce_nlp.types import Document
 
-ROOT = Path(__file__).resolve().parents[1]
-LABELS = ROOT / "tests" / "data" / "labels"
 CATS = list(CATEGORIES)
-
-
-@pytest.fixture(scope="module")
-def labelled(parse_cache_dir):
-    """The labelled sentences of the corpus and of the written documents, with their features."""
-    documents = read_corpus([ROOT / "corpus", *sorted((LABELS / "written").glob("*.txt"))]).documents
-    gold, _ = read_labelled_set(LABELS, documents)
-    result = code_documents(documents, Codebook.shipped(), cache_dir=parse_cache_dir)
-    table = sentence_table(result.parsed, result.coded)
-    data = gold.drop(columns=["text", "segment_id"]).merge(table, on=["doc_id", "start_char", "end_char"],
-                                                         validate="one_to_one")
-    assert len(data) == len(gold)
-    return data, result
 
 
 @pytest.fixture(scope="module")
