@@ -44,7 +44,8 @@ distclean: clean
 	rm -rf $(VENV) *.egg-info
 
 # Refit the reference model of models/reference on the bundled corpus (fixed seed: same arrays every time;
-# only the date in model_card.json changes). The topic tables of the fit are not kept.
+# only the date in model_card.json changes; the topic tables of the fit are not kept), then train the learned
+# sentence coder of models/coder on the train split of tests/data/labels (it needs ../shared/seeds).
 model: $(STAMP)
 	tmp=$$(mktemp -d) && $(BIN)/ptce-nlp topics corpus --out $$tmp --save-model models/reference --seed 0 --quiet; \
-	status=$$?; rm -rf $$tmp; exit $$status
+	status=$$?; rm -rf $$tmp; test $$status = 0 && $(BIN)/python scripts/train_coder.py

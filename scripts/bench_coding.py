@@ -17,7 +17,10 @@ loading, as a user's run does:
 - ``code, edited codebook``: a second run with that file edited (one more
   pattern, written as lemmas), same caches: the extraction, cleaning and
   parse caches must serve every document, and the lemma check only looks
-  at the new words.
+  at the new words;
+- ``code --coder lexicon, edited codebook``: the same warm re-code without
+  the learned coder (``code`` runs the hybrid coder by default), for the
+  learned coder's share of a warm re-code.
 
 Every child gets its own ``XDG_CACHE_HOME`` in the benchmark's temporary
 folder, so no figure depends on the user's cache.
@@ -152,6 +155,10 @@ def main() -> None:
         second = _measure("ptce-nlp code, edited codebook", ["code", str(folder), "--out", str(work / "o3"),
                                                              "--cache-dir", str(cache1), "--codebook", str(edited),
                                                              "--quiet"])
+        lexicon_only = _measure("ptce-nlp code --coder lexicon, edited", ["code", str(folder), "--out",
+                                                                        str(work / "o4"), "--cache-dir", str(cache1),
+                                                                        "--codebook", str(edited), "--coder",
+                                                                        "lexicon", "--quiet"])
         tokens = bare["tokens"]
         print(f"\nTokens: {tokens:,} (full pipeline: {full['tokens']:,}); components of the coding pipeline: "
               f"{', '.join(bare['components'])}")
@@ -160,6 +167,7 @@ def main() -> None:
             ("code first run / code --jobs 2", first["seconds"] / jobs2["seconds"], "> 1.0"),
             ("code first run / bare pass (overhead)", first["seconds"] / bare["seconds"], "<= 1.15"),
             ("code first run / second run, edited codebook", first["seconds"] / second["seconds"], ">= 10"),
+            ("warm re-code, hybrid / lexicon only", second["seconds"] / lexicon_only["seconds"], "<= 1.10"),
         ]
         print(f"\n{'ratio':<48} {'measured':>9}   target")
         for name, value, target in rows:
