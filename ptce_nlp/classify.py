@@ -273,7 +273,9 @@ class HybridCoder(ClassifierMixin, BaseEstimator):
     cv : int
         Folds (grouped by document when ``groups`` is given) for calibration and thresholds.
     ngram_range, min_df, code_weight, vector_weight
-        Passed to :class:`SentenceVectorizer`.
+        Passed to :class:`SentenceVectorizer`. The default weight of the codebook features (0.25) was chosen
+        by cross-validation on the labelled set's ``train`` split, grouped by document (macro F1 0.788; 0.781
+        at 1.0; C 1-4, vector weight 0-2 and unigrams moved it by less than 0.01).
     random_state : int
         Seed of the folds when no groups are given.
 
@@ -284,7 +286,7 @@ class HybridCoder(ClassifierMixin, BaseEstimator):
     >>> coder.predict_proba(table)[:, 2]                          # valeurs_ess
     """
 
-    def __init__(self, C=2.0, class_weight="balanced", cv=5, ngram_range=(1, 2), min_df=2, code_weight=1.0,
+    def __init__(self, C=2.0, class_weight="balanced", cv=5, ngram_range=(1, 2), min_df=2, code_weight=0.25,
                  vector_weight=1.0, random_state=0):
         self.C = C
         self.class_weight = class_weight
