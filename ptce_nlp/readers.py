@@ -629,8 +629,8 @@ def _odt_text(element, path: Path, limits: UnpackLimits, spaces: list[int]) -> s
                 spaces[0] += max(n, 0)
                 if spaces[0] > limits.part:
                     raise DecompressionBombError(
-                        path, f"content.xml: text:s elements ask for {spaces[0]:,} spaces, over the "
-                              f"{limits.part:,} limit: refused")
+                        path, f"content.xml: text:s elements ask for {spaces[0]:,} spaces, over the limit of "
+                              f"{limits.part:,} for one part (--max-file-mb {limits.max_file_mb:g} / {PART_SHARE})")
                 out.append(" " * n)
             else:
                 stack.append(iter(child.childNodes))
