@@ -11,12 +11,13 @@ from __future__ import annotations
 import csv
 import errno
 import os
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable, Iterator, Sequence
 
 from .cache import ExtractCache
-from .errors import InputFileError, ManifestError, PtceError
+from .errors import InputFileError, InputFileWarning, ManifestError, PtceError
 from .readers import MAX_FILE_MB, detect_format, read_file
 from .types import GENRES, METADATA_FIELDS, POLE_TYPES, Document, ReadFailure
 
@@ -284,7 +285,8 @@ def read_source(source: Source, *, max_file_mb: float = MAX_FILE_MB, cache: Extr
 
     With ``cache``, the text extracted from a container file (PDF, DOCX, ODT,
     HTML) is looked up by the file's bytes before the reader runs, and stored
-    after a successful read.
+    after a successful read without warning (an
+    :class:`~ptce_nlp.errors.InputFileWarning` is given again on every read).
     """
     data = None
     if cache is not None:
@@ -297,9 +299,13 @@ def read_source(source: Source, *, max_file_mb: float = MAX_FILE_MB, cache: Extr
         hit = cache.get(data, fmt) if data is not None else None
         if hit is not None:
             return Document(source.doc_id, hit[0], fmt, source.path, hit[1], source.metadata)
-    text, fmt, encoding = read_file(source.path, max_file_mb=max_file_mb)
-    if data is not None:
-        cache.put(data, fmt, text, encoding)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", InputFileWarning)
+        text, fmt, encoding = read_file(source.path, max_file_mb=max_file_mb)
+    for w in caught:  # shown (or not) as the caller's filters say
+        warnings.warn_explicit(w.message, w.category, w.filename, w.lineno, source=w.source)
+    if data is not None and not any(issubclass(w.category, InputFileWarning) for w in caught):
+        cache.put(data, fmt, text, encoding)  # a read with a warning is not cached: the warning comes every time
     return Document(source.doc_id, text, fmt, source.path, encoding, source.metadata)
 
 

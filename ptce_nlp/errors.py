@@ -43,11 +43,32 @@ class NoTextLayerError(InputFileError):
 
 
 class FileTooLargeError(InputFileError):
-    """A file over the size limit, or text with an absurdly long line."""
+    """A file over the size limit, text with an absurdly long line, HTML nested absurdly deep."""
+
+
+class DecompressionBombError(FileTooLargeError):
+    """A container (DOCX, ODT, PDF) whose content would unpack far beyond the limits.
+
+    Refused before it is unpacked: a zip member or PDF stream packed more than
+    100:1, or larger than the limits derived from ``--max-file-mb``.
+    """
 
 
 class UnreadableFileError(InputFileError):
     """The operating system refused to open the file (permissions, missing...)."""
+
+
+class InputFileWarning(UserWarning):
+    """A file was read, but part of it was left out; the message names the file and what.
+
+    Emitted with :func:`warnings.warn` (Python shows it on stderr); a caller
+    collects it with ``warnings.catch_warnings(record=True)``.
+    """
+
+    def __init__(self, path: object, reason: str) -> None:
+        self.path = str(path)
+        self.reason = reason
+        super().__init__(f"{self.path}: {reason}")
 
 
 class ManifestError(PtceError):

@@ -37,3 +37,14 @@ def make_docx(path: Path, paragraphs: list[str]) -> Path:
         document.add_paragraph(p)
     document.save(str(path))
     return path
+
+
+def make_odt(path: Path, paragraphs: list[str]) -> Path:
+    from odf import text
+    from odf.opendocument import OpenDocumentText
+
+    document = OpenDocumentText()
+    for p in paragraphs:
+        document.text.addElement(text.P(text=p))
+    document.save(str(path))
+    return path
