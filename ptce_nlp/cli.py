@@ -23,12 +23,13 @@ import errno
 import os
 import signal
 import sys
+import warnings
 from pathlib import Path
 
 import click
 
 from . import __version__
-from .errors import ManifestError, OutputError, PathConflictError, PtceError, Terminated
+from .errors import InputFileWarning, ManifestError, OutputError, PathConflictError, PtceError, Terminated
 
 EXIT_OK, EXIT_INTERNAL, EXIT_USAGE, EXIT_PARTIAL, EXIT_NO_INPUT, EXIT_OUTPUT, EXIT_INTERRUPTED = 0, 1, 2, 3, 4, 5, 130
 EXIT_TERMINATED = 143  # 128 + SIGTERM, as a shell reports a process killed by it
@@ -54,6 +55,16 @@ class _Cli(click.Group):
 
     def invoke(self, ctx: click.Context):
         previous = _terminate_cleanly()
+        shown = warnings.showwarning
+
+        def show(message, category, filename, lineno, file=None, line=None) -> None:
+            """A library warning about an input (:class:`InputFileWarning`) as one ``Warning:`` line."""
+            if issubclass(category, InputFileWarning):
+                click.echo(f"Warning: {message}", err=True)
+            else:
+                shown(message, category, filename, lineno, file, line)
+
+        warnings.showwarning = show
         try:
             return super().invoke(ctx)
         except ManifestError as exc:
@@ -86,6 +97,7 @@ class _Cli(click.Group):
                    "(run again with --debug for the traceback and report it)")
             ctx.exit(EXIT_INTERNAL)
         finally:
+            warnings.showwarning = shown
             if previous is not None:
                 signal.signal(signal.SIGTERM, previous)
 
@@ -1079,3 +1091,7 @@ def suggest(paths, n, out_path, labels_path, coder_model, codebook_path, cache_d
                    err=True)
     if failures:
         click.get_current_context().exit(EXIT_PARTIAL)
+
+
+if __name__ == "__main__":  # python -m ptce_nlp.cli
+    main()

@@ -606,3 +606,20 @@ def test_html_corpus_pages_unchanged(corpus_dir):
 
         markup = UnicodeDammit(path.read_bytes(), ["utf-8", "cp1252"], is_html=True).unicode_markup
         assert read_file(path)[0] == _html_before(markup), path
+
+
+def test_cli_shows_an_input_warning_as_one_line(tmp_path):
+    from click.testing import CliRunner
+
+    from ptce_nlp.cli import main
+
+    template = make_docx(tmp_path / "t.docx", ["MARQUE"])
+    members = _with_doctype(bombs.zip_members(template), "word/document.xml", b"w:document", b"Avant &e; fin.")
+    folder = tmp_path / "in"
+    folder.mkdir()
+    path = bombs.write_zip(folder / "entites.docx", members)
+    result = CliRunner().invoke(main, ["ingest", str(folder), "--out", str(tmp_path / "out"), "-q"])
+    assert result.exit_code == 0, result.output
+    warned = [line for line in result.stderr.splitlines() if "entity reference" in line]
+    assert len(warned) == 1 and warned[0].startswith(f"Warning: {path}: word/document.xml: ")
+    assert "InputFileWarning" not in result.stderr and "warnings.warn" not in result.stderr
