@@ -369,7 +369,7 @@ def _coding_keys(root) -> list[tuple[str, str, int, int, str]]:
     return keys
 
 
-def test_export_qdpx_never_codes_one_span_twice_with_one_code(project, corpus_coding):
+def test_export_qdpx_never_codes_one_span_twice_with_one_code(project, corpus_coding, tmp_path):
     root, _ = project
     _, result, book = corpus_coding
     keys = _coding_keys(root)
@@ -381,21 +381,23 @@ def test_export_qdpx_never_codes_one_span_twice_with_one_code(project, corpus_co
     n_flags = int(result.coded.groupby(["doc_id", "start_char", "end_char"])[["negated", "contrast", "reported"]]
                   .any().to_numpy().sum())
     assert len(keys) == len(result.coded) + n_flags
-    # the span of the bundled corpus that two negated matches share: one selection, both codes, one flag
-    fui = result.coded[(result.coded["doc_id"] == "mono_pole_sud_archer") & (result.coded["text"] == "FUI")
-                       & result.coded["negated"]]
-    assert len(fui) == 2 and fui["start_char"].nunique() == 1
-    source = root.find("q:Sources/q:TextSource[@name='mono_pole_sud_archer']", NS)
-    plain = newline_map(next(p.document.text for p in result.parsed
-                             if p.document.doc_id == "mono_pole_sud_archer"))[1]
-    start = plain.to_exported(int(fui["start_char"].iloc[0]))
-    sel = source.find(f"q:PlainTextSelection[@startPosition='{start}']", NS)
+    # a negated span that two codes share (the same match under a second code): one selection, both codes, one flag
+    first = result.coded[result.coded["negated"] & ~result.coded["contrast"] & ~result.coded["reported"]].iloc[0]
+    other = next(c.id for c in book.leaves() if c.id != first["code_id"])
+    doc_id = first["doc_id"]
+    twin = result.coded.loc[[first.name]].assign(code_id=other, category=book[other].category)
+    coded = pd.concat([result.coded[result.coded["doc_id"] == doc_id], twin], ignore_index=True)
+    document = next(p.document for p in result.parsed if p.document.doc_id == doc_id)
+    twin_root = etree.fromstring(zip_members(write_qdpx([document], coded, book, tmp_path / "t.qdpx"))["project.qde"])
+    plain = newline_map(document.text)[1]
+    start = plain.to_exported(int(first["start_char"]))
+    sel = twin_root.find(f"q:Sources/q:TextSource/q:PlainTextSelection[@startPosition='{start}']", NS)
     refs = [c.get("targetGUID") for c in sel.findall("q:Coding/q:CodeRef", NS)]
-    assert refs == [stable_guid("code", c) for c in sorted(fui["code_id"])] + [stable_guid("flag", "negated")]
-    description = sel.find("q:Description", NS).text.splitlines()
+    codes = sorted({first["code_id"], other})
+    assert refs == [stable_guid("code", c) for c in codes] + [stable_guid("flag", "negated")]
     names = code_names(book)
-    assert description == ["Terme : FUI", "Négation détectée : à vérifier"] + [
-        f"Code : {names[c]}" for c in sorted(fui["code_id"])]
+    assert sel.find("q:Description", NS).text.splitlines() == [
+        f"Terme : {first['term']}", "Négation détectée : à vérifier"] + [f"Code : {names[c]}" for c in codes]
 
 
 def test_export_qdpx_merged_selections_keep_every_match(tmp_path):

@@ -25,6 +25,13 @@ from ptce_nlp.models import ModelError, ModelVersionError, load_model, save_mode
 from .scaling_data import ROOT, closeness_model, codebook, coded_corpus, corpus_units, small_topics
 
 REFERENCE_MODEL = ROOT / "models" / "reference"
+# Sizes of the committed reference model, which the tampering cases below name in their messages.
+_REFERENCE_CARD = json.loads((REFERENCE_MODEL / "model_card.json").read_text("utf-8"))
+_REFERENCE_VOCABULARY = json.loads((REFERENCE_MODEL / "vocabulary.json").read_text("utf-8"))
+N_TERMS = len(_REFERENCE_VOCABULARY["closeness"])
+N_TOPIC_TERMS = len(_REFERENCE_VOCABULARY["topics"])
+NMF_K = _REFERENCE_CARD["topics"]["models"]["nmf"]["k"]
+N_TOPICS = _REFERENCE_CARD["closeness"]["params"]["n_topics"]
 
 
 @pytest.fixture(scope="module")
@@ -279,15 +286,15 @@ CARD_CASES = [
     (_set("closeness", "unit", value="chapitre"),
      "closeness.unit must be one of 'sentence', 'paragraph', 'document', got 'chapitre'"),
     (_set("closeness", "n_terms", value=12),
-     "closeness.n_terms is 12 but vocabulary.json holds 1620 closeness terms"),
+     f"closeness.n_terms is 12 but vocabulary.json holds {N_TERMS} closeness terms"),
     (_set("closeness", "reference_ids", value=["reference_ess"]),
      "closeness.reference_ids must be a list of at least 2 distinct strings, got ['reference_ess']"),
-    (_set("closeness", "seeded_topics", "k", value=7),
-     "closeness.seeded_topics.k is 7 but closeness.params.n_topics is 8"),
+    (_set("closeness", "seeded_topics", "k", value=N_TOPICS - 1),
+     f"closeness.seeded_topics.k is {N_TOPICS - 1} but closeness.params.n_topics is {N_TOPICS}"),
     (_set("closeness", "seeded_topics", "seed_names", value=["valeurs_ess", "nope"]),
      "closeness.seeded_topics.seed_names: 'nope' has no seed terms in seeds.json"),
-    (_set("topics", "models", "nmf", "k", value="8"),
-     "topics.models.nmf.k must be an integer from 2 to 1000, got '8'"),
+    (_set("topics", "models", "nmf", "k", value=str(NMF_K)),
+     f"topics.models.nmf.k must be an integer from 2 to 1000, got '{NMF_K}'"),
     (_set("topics", "models", "lda", "doc_topic_prior", value=float("nan")),
      "topics.models.lda.doc_topic_prior must be a number above 0, got nan"),
     (_set("topics", "models", "kmeans", value={"k": 3}),
@@ -306,6 +313,13 @@ def _shorter(name):
     return change
 
 
+def _same(name, index, other):
+    def change(arrays):
+        arrays[name] = arrays[name].astype(np.float64)
+        arrays[name].flat[index] = arrays[name].flat[other]
+    return change
+
+
 def _with(name, index, value):
     def change(arrays):
         arrays[name] = arrays[name].astype(np.float64)
@@ -315,21 +329,23 @@ def _with(name, index, value):
 
 ARRAY_CASES = [
     (_shorter("wordscores_word_scores"),
-     "wordscores_word_scores has shape (1619,), expected (1620,) (the closeness vocabulary)"),
-    (_shorter("closeness_df"), "closeness_df has shape (1619,), expected (1620,) (the closeness vocabulary)"),
+     f"wordscores_word_scores has shape ({N_TERMS - 1},), expected ({N_TERMS},) (the closeness vocabulary)"),
+    (_shorter("closeness_df"),
+     f"closeness_df has shape ({N_TERMS - 1},), expected ({N_TERMS},) (the closeness vocabulary)"),
     (_shorter("wordscores_reference_raw"),
      "wordscores_reference_raw has shape (1,), expected (2,) (closeness.reference_ids)"),
     (_shorter("topics_nmf_components"),
-     "topics_nmf_components has shape (7, 1622), expected (8, 1622) (topics.models.nmf.k, the topics vocabulary)"),
+     f"topics_nmf_components has shape ({NMF_K - 1}, {N_TOPIC_TERMS}), expected ({NMF_K}, {N_TOPIC_TERMS}) "
+     "(topics.models.nmf.k, the topics vocabulary)"),
     (_with("seeded_components", 5, np.nan), "seeded_components holds NaN or infinite values"),
     (_with("embedding_polarity", 3, np.inf), "embedding_polarity holds infinite values"),
     (_with("seeded_idf", 0, -1.0), "seeded_idf holds values not above 0"),
     (_with("topics_lda_raw_components", 0, 0.0), "topics_lda_raw_components holds values not above 0"),
     (_with("wordscores_word_scores", 0, 5.0),
      "wordscores_word_scores holds values outside the reference scores' range [-1, 1]"),
-    (_with("wordscores_mv", 1, -0.7266476587488258),
+    (_same("wordscores_mv", 1, 0),
      "wordscores_mv: its two raw reference scores are equal (the rescaling would divide by zero)"),
-    (_with("embedding_scale", 1, -0.007357494999883052),
+    (_same("embedding_scale", 1, 0),
      "embedding_scale: its two raw reference scores are equal (the rescaling would divide by zero)"),
     (_with("wordscores_lbg", 1, 0.0), "wordscores_lbg: its raw-score SD is not above 0"),
     (_with("closeness_df", 0, 0.5), "closeness_df has dtype float64, expected integers"),
@@ -398,15 +414,15 @@ def _declare_size(npz: bytes, member: str, size: int) -> bytes:
 
 def test_models_npy_header_claiming_more_than_its_member_holds_is_refused(tmp_path):
     reference = (REFERENCE_MODEL / "arrays.npz").read_bytes()
-    path = _tampered(tmp_path / "a", npz=_rezip(reference, {"seeded_idf.npy": _npy_claiming((10**9,), 1620)}))
+    path = _tampered(tmp_path / "a", npz=_rezip(reference, {"seeded_idf.npy": _npy_claiming((10**9,), N_TERMS)}))
     with pytest.raises(ModelError) as info:  # numpy would allocate 8 GB for it before reading
         load_model(path)
-    assert str(info.value) == (f"{path / 'arrays.npz'}: seeded_idf has shape (1000000000,), expected (1620,) "
+    assert str(info.value) == (f"{path / 'arrays.npz'}: seeded_idf has shape (1000000000,), expected ({N_TERMS},) "
                                "(the closeness vocabulary)")
-    path = _tampered(tmp_path / "b", npz=_rezip(reference, {"seeded_idf.npy": _npy_claiming((1620,), 100)}))
+    path = _tampered(tmp_path / "b", npz=_rezip(reference, {"seeded_idf.npy": _npy_claiming((N_TERMS,), 100)}))
     with pytest.raises(ModelError) as info:
         load_model(path)
-    assert str(info.value) == (f"{path / 'arrays.npz'}: member 'seeded_idf.npy' claims 12960 bytes of data but "
+    assert str(info.value) == (f"{path / 'arrays.npz'}: member 'seeded_idf.npy' claims {8 * N_TERMS} bytes of data but "
                                "holds 800")
 
 
