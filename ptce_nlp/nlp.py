@@ -206,11 +206,49 @@ def cache_vocab():
 
     Docs restored from the parse cache into it have the same token attributes as freshly parsed ones
     (only ``is_oov`` differs: the vectors are not loaded), so a warm run gives the outputs of a cold one.
+    It is built as :func:`spacy.vocab.create_vocab` builds the French one, from the French lexical
+    attributes and stop words only: importing ``spacy.lang.fr`` itself compiles its tokenizer exceptions
+    (about three seconds), which a run that parses nothing does not need.
     """
-    from spacy.lang.fr import French
+    import sys
+    from types import SimpleNamespace
+
+    from spacy.language import BaseDefaults
     from spacy.vocab import create_vocab
 
-    return create_vocab("fr", French.Defaults)
+    if "spacy.lang.fr" in sys.modules:  # the model is loaded: its language class is already there
+        from spacy.lang.fr import French
+
+        return create_vocab("fr", French.Defaults)
+    lex_attrs, stop_words = _french_lexical_modules()
+    defaults = SimpleNamespace(lex_attr_getters=lex_attrs.LEX_ATTRS, stop_words=stop_words.STOP_WORDS,
+                               writing_system=BaseDefaults.writing_system, syntax_iterators={})
+    return create_vocab("fr", defaults)
+
+
+def _french_lexical_modules():
+    """``spacy.lang.fr.lex_attrs`` and ``spacy.lang.fr.stop_words``, imported without the package's
+    ``__init__`` (which builds the tokenizer exceptions); a later ``import spacy.lang.fr`` reuses them."""
+    import importlib
+    import importlib.util
+    import sys
+    import types
+
+    name = "spacy.lang.fr"
+    spec = importlib.util.find_spec(name)
+    stub = types.ModuleType(name)
+    stub.__path__ = list(spec.submodule_search_locations)
+    stub.__package__ = name
+    sys.modules[name] = stub
+    try:
+        lex_attrs = importlib.import_module(f"{name}.lex_attrs")
+        stop_words = importlib.import_module(f"{name}.stop_words")
+    finally:
+        del sys.modules[name]
+        for sub in ("lex_attrs", "stop_words"):  # the real package sets them again when it is imported
+            if getattr(stub, sub, None) is not None:
+                delattr(stub, sub)
+    return lex_attrs, stop_words
 
 
 def parse_texts(texts: Sequence[str], *, cache_dir: str | Path | None = None, use_cache: bool = True,

@@ -55,3 +55,16 @@ def test_cached_parses_keep_the_french_lexical_attributes(tmp_path):
         assert [[getattr(t, x) for x in attrs] for t in a] == [[getattr(t, x) for x in attrs] for t in b]
     assert any(t.like_num for t in warm[0] if t.text == "dix-huit" or t.text == "dix")  # French number words
     assert cache_vocab().lang == "fr"
+
+
+def test_the_cache_vocab_does_not_build_the_french_tokenizer():
+    """A warm run parses nothing: it must not pay for the tokenizer exceptions of spacy.lang.fr (seconds)."""
+    import subprocess
+    import sys
+
+    code = ("import sys; from ptce_nlp.nlp import cache_vocab; v = cache_vocab(); "
+            "assert v['dix-huit'].like_num and v['le'].is_stop and not v['pôle'].is_stop; "
+            "assert 'spacy.lang.fr.tokenizer_exceptions' not in sys.modules, 'tokenizer built'; "
+            "import spacy.lang.fr; from spacy.lang.fr import French; "
+            "assert French.Defaults.lex_attr_getters is sys.modules['spacy.lang.fr.lex_attrs'].LEX_ATTRS")
+    subprocess.run([sys.executable, "-c", code], check=True)
