@@ -14,6 +14,7 @@ from __future__ import annotations
 import functools
 import io
 import math
+import textwrap
 from pathlib import Path
 from typing import Callable, Mapping, Sequence
 
@@ -283,7 +284,7 @@ def _topic_terms(terms: pd.DataFrame, model: str, codebook: Codebook) -> Figure:
     topics = sorted(set(terms["topic"]))
     ncols = min(4, len(topics))
     nrows = math.ceil(len(topics) / ncols)
-    fig = _new_figure(2.6 * ncols + 0.4, 2.3 * nrows + 0.5)
+    fig = _new_figure(2.9 * ncols + 0.4, 3.0 * nrows + 0.5)  # titles of up to three lines (labels wrapped)
     axes = np.atleast_1d(fig.subplots(nrows, ncols, squeeze=False)).ravel()
     for ax, topic in zip(axes, topics):
         group = terms[terms["topic"] == topic].sort_values("rank").head(10)[::-1]
@@ -294,8 +295,9 @@ def _topic_terms(terms: pd.DataFrame, model: str, codebook: Codebook) -> Figure:
         first = group.iloc[-1]
         seed = "" if pd.isna(first.get("seed")) else str(first.get("seed"))
         label = "" if pd.isna(first.get("label")) else str(first.get("label"))
-        title = f"{topic}. {label}" + (f"\n(amorcé : {codebook[seed].label if seed in codebook else seed})"
-                                        if seed else "")
+        title = textwrap.fill(f"{topic}. {label}", 30) + (
+            "\n" + textwrap.fill(f"(amorcé : {codebook[seed].label if seed in codebook else seed})", 30)
+            if seed else "")
         ax.set_title(title, fontsize=8, loc="left")
     for ax in axes[len(topics):]:
         ax.set_visible(False)
