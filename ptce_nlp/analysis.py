@@ -36,6 +36,7 @@ from .coding import Coder, token_key
 from .errors import PtceError
 from .nlp import parse_texts
 from .segment import segment_document
+from .tables import flags
 from .types import Document, Segment
 
 CODED_COLUMNS = ["doc_id", "segment_id", "code_id", "category", "term", "start_char", "end_char", "text",
@@ -117,21 +118,13 @@ def parse_documents(documents: Sequence[Document], *, cache_dir: str | Path | No
     return parsed, stats
 
 
-def _flag(values) -> pd.Series:
-    """A flag column as booleans, whether it holds booleans or text read from a CSV ("True", "1")."""
-    series = pd.Series(values)
-    if series.dtype == bool:
-        return series
-    return series.astype(str).str.strip().str.lower().isin(["true", "1"])
-
-
 def scored_mask(coded: pd.DataFrame, *, count_reported: bool = False) -> pd.Series:
     """The matches that count in counts and scores: not negated, not in a contrast, not reported (unless
     ``count_reported``). Columns a table lacks (an imported project has no ``reported``) count as False."""
     keep = pd.Series(True, index=coded.index)
     for column in FLAG_COLUMNS:
         if column in coded.columns and (column != "reported" or not count_reported):
-            keep &= ~_flag(coded[column]).to_numpy()
+            keep &= ~flags(coded[column]).to_numpy()
     return keep
 
 

@@ -102,19 +102,20 @@ def sentence_table(parsed: Sequence, coded: pd.DataFrame, *, with_vectors: bool 
     from spacy.attrs import IDX, IS_ALPHA, LEMMA, LOWER
 
     from .coding import token_key
+    from .tables import flags
 
-    flags = [f for f in ("negated", "contrast", "reported") if f in coded.columns]
+    present = [f for f in ("negated", "contrast", "reported") if f in coded.columns]
     codes_of: dict[tuple[str, str], list[str]] = {}
     cats_of: dict[tuple[str, str], set[str]] = {}
     if len(coded):
-        marks = np.zeros((len(coded), len(flags)), dtype=bool)
-        for k, f in enumerate(flags):
-            marks[:, k] = coded[f].astype(str).str.lower().isin(["true", "1"]).to_numpy()
+        marks = np.zeros((len(coded), len(present)), dtype=bool)
+        for k, f in enumerate(present):
+            marks[:, k] = flags(coded[f]).to_numpy()
         for (doc_id, seg, code_id, category), row_marks in zip(
                 coded[["doc_id", "segment_id", "code_id", "category"]].itertuples(index=False, name=None), marks):
             words = codes_of.setdefault((doc_id, seg), [])
             words += [f"c:{code_id}", f"k:{category}"]
-            words += [f"k:{category}:{f[:3]}" for f, on in zip(flags, row_marks) if on] or [f"k:{category}:plain"]
+            words += [f"k:{category}:{f[:3]}" for f, on in zip(present, row_marks) if on] or [f"k:{category}:plain"]
             cats_of.setdefault((doc_id, seg), set()).add(category)
     rows: list[tuple] = []
     vectors: list[np.ndarray] = []

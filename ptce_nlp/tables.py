@@ -22,6 +22,20 @@ from .errors import InputFileError, PtceError
 from .types import METADATA_FIELDS, Document
 
 
+
+def flag(value: object) -> bool:
+    """A boolean cell, also when read back from CSV (``"True"``, ``"False"``, ``"1"``, ``""``) or missing (NaN)."""
+    if isinstance(value, str):
+        return value.strip().lower() in ("true", "1", "yes", "vrai")
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return False
+    return bool(value)
+
+
+def flags(column: pd.Series) -> pd.Series:
+    """A column of boolean cells (:func:`flag` of each)."""
+    return pd.Series(column).map(flag).astype(bool)
+
 class TableError(PtceError):
     """The table cannot be read or lacks the named columns."""
 

@@ -82,6 +82,7 @@ from lxml import etree
 from .. import __version__
 from ..codebook import Code, Codebook, _patterns
 from ..errors import PtceError
+from ..tables import flag
 from ..io import atomic_write
 from ..segment import segment_document
 from ..types import FORMATS, METADATA_FIELDS, Document
@@ -470,7 +471,7 @@ def _selection(src, ns: str, doc_id: str, a: int, b: int, plain: str, matches: l
     sel = _el(src, ns, "PlainTextSelection", {"guid": sel_guid, "name": plain[a:b], "startPosition": a,
                                               "endPosition": b, "creatingUser": user_guid})
     records = [{"code": _guid_code(m.code_id), "term": m.term if isinstance(m.term, str) else "",
-                **{f: _true(getattr(m, f, False)) for f in FLAGS}} for m in matches]
+                **{f: flag(getattr(m, f, False)) for f in FLAGS}} for m in matches]
     codes = list(dict.fromkeys(m.code_id for m in matches))
     flags = [f for f in FLAGS if any(r[f] for r in records)]
     lines = [f"{FLAGS[f][0]} : à vérifier" for f in flags]
@@ -486,11 +487,6 @@ def _selection(src, ns: str, doc_id: str, a: int, b: int, plain: str, matches: l
     for code_guid in [_guid_code(c) for c in codes] + [_guid_flag(f) for f in flags]:
         coding = _el(sel, ns, "Coding", {"guid": stable_guid("coding", sel_guid, code_guid), "creatingUser": user_guid})
         _el(coding, ns, "CodeRef", {"targetGUID": code_guid})
-
-
-def _true(value) -> bool:
-    """A flag cell as a boolean, whether it holds a boolean or text read back from a CSV."""
-    return str(value).strip().lower() in ("true", "1") if isinstance(value, str) else bool(value)
 
 
 def _check_coded(documents: Sequence[Document], coded: pd.DataFrame, codebook: Codebook) -> None:

@@ -25,6 +25,7 @@ import pandas as pd
 from ..analysis import cooccurrence, pole_counts, scored_mask
 from ..codebook import Codebook
 from ..io import atomic_write
+from ..tables import flag, flags  # noqa: F401  (figures.py imports them from here)
 from ..types import Document, ReadFailure
 from .assets import CSS, JS
 from .highlight import Span, escape_text, highlight_html, rgba
@@ -68,19 +69,6 @@ def fmt_int(value: object) -> str:
         return f"{int(value):,}".replace(",", "\u202f")
     except (TypeError, ValueError):
         return "—"
-
-
-def flag(value: object) -> bool:
-    """A boolean cell, also when read back from CSV (``"True"``, ``"False"``, ``""``)."""
-    if isinstance(value, str):
-        return value.strip().lower() in ("true", "1", "yes", "vrai")
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return False
-    return bool(value)
-
-
-def flags(column: pd.Series) -> pd.Series:
-    return column.map(flag).astype(bool)
 
 
 def _absent(message: str) -> str:
