@@ -52,6 +52,7 @@ import numpy as np
 import pandas as pd
 
 from .analysis import OPPOSED_CATEGORIES, ParsedDocument, code_parsed, scored_mask
+from .closeness import POLE_TYPE_ORDER as CLOSENESS_TYPE_ORDER, _percentiles, _spearman
 from .codebook import Codebook
 from .tables import flags
 
@@ -93,18 +94,15 @@ def balance(plus: np.ndarray, minus: np.ndarray, *, key: str = "", seed: int = 0
     units = len(plus)
     rng = np.random.default_rng([seed, zlib.crc32(key.encode("utf-8"))])
     draws = rng.multinomial(units, np.full(units, 1.0 / units), size=n_boot).astype(np.float64)
-    a, b = draws @ (plus - minus), draws @ (plus + minus)
-    ok = b > 0
-    if not ok.any():
-        return _clip(score), np.nan, np.nan
-    alpha = (1.0 - confidence) / 2.0
-    low, high = np.percentile(a[ok] / b[ok], [100 * alpha, 100 * (1 - alpha)])
-    return _clip(score), _clip(float(low)), _clip(float(high))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        ratios = (draws @ (plus - minus)) / (draws @ (plus + minus))  # NaN for a draw without evidence
+    low, high = _percentiles(ratios, (1.0 - confidence) / 2.0)
+    return _clip(score), _clip(low), _clip(high)
 
 
 def _clip(x: float) -> float:
-    """Guard against rounding just past the bounds (a ratio of non-negative sums is in [-1, 1])."""
-    return float(min(1.0, max(-1.0, x)))
+    """Guard against rounding just past the bounds (a ratio of non-negative sums is in [-1, 1]); NaN stays NaN."""
+    return x if np.isnan(x) else float(min(1.0, max(-1.0, x)))
 
 
 def _pole_of(p: ParsedDocument) -> tuple[str, str]:
@@ -281,21 +279,16 @@ def profile_tables(parsed: Sequence[ParsedDocument], coded: pd.DataFrame, codebo
 
 #: Ordinal encoding of pole types for the axes (higher = more ESS, more spécification, more ascendante):
 #: the seed articles put PTCE at one end, pôles de compétitivité and clusters at the other, districts / SPL
-#: between (the same order as :data:`ptce_nlp.closeness.POLE_TYPE_ORDER`). Reference texts are left out.
-POLE_TYPE_ORDER = {"ptce": 3, "district_spl": 2, "cluster": 1, "pole_competitivite": 1}
+#: between: the order of the closeness validation (ptce 3 > district_spl 2 > cluster = pole_competitivite 1).
+#: Reference texts are left out.
+POLE_TYPE_ORDER = CLOSENESS_TYPE_ORDER
 
 
 def spearman(x: Sequence[float], y: Sequence[float]) -> tuple[float, float, int]:
     """Spearman's rho, its p-value and n over the pairs where both values exist (NaN when n < 3 or constant)."""
-    from scipy.stats import spearmanr
-
     x, y = np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64)
     ok = ~(np.isnan(x) | np.isnan(y))
-    x, y = x[ok], y[ok]
-    if len(x) < 3 or np.all(x == x[0]) or np.all(y == y[0]):
-        return np.nan, np.nan, int(ok.sum())
-    result = spearmanr(x, y)
-    return float(result.statistic), float(result.pvalue), int(ok.sum())
+    return (*_spearman(x[ok], y[ok]), int(ok.sum()))
 
 
 def type_agreement(scores: Mapping[str, pd.Series], pole_types: pd.Series,
