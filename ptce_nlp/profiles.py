@@ -257,11 +257,14 @@ def referentiel_evidence(parsed: Sequence[ParsedDocument], referentiel: Codebook
         return pd.DataFrame(columns=REFERENTIEL_COLUMNS)
     coded = coded[scored_mask(coded, count_reported=count_reported)]
     poles = {p.document.doc_id: _pole_of(p) for p in parsed}
+    pole_rank = {pole: i for i, pole in enumerate(dict.fromkeys(pole for pole, _ in poles.values()))}
     order = {c.id: i for i, c in enumerate(book)}
     frame = coded.assign(pole=coded["doc_id"].map(lambda d: poles[d][0]),
                          pole_type=coded["doc_id"].map(lambda d: poles[d][1]),
                          label=coded["code_id"].map(lambda c: book[c].label), _order=coded["code_id"].map(order))
-    frame = frame.sort_values(["pole", "_order", "doc_id", "start_char"], kind="stable")
+    frame = frame.assign(_pole=frame["pole"].map(pole_rank))
+    # poles in the order of the documents (as in pole_profiles), indicators in the codebook's order
+    frame = frame.sort_values(["_pole", "_order", "doc_id", "start_char"], kind="stable")
     return frame[REFERENTIEL_COLUMNS].reset_index(drop=True)
 
 

@@ -13,6 +13,7 @@ Usage::
 
     .venv/bin/python scripts/eval_profiles.py                       # bundled corpus, min matches 3 and 5
     .venv/bin/python scripts/eval_profiles.py corpus --cache-dir /tmp/cache --min-matches 3
+    .venv/bin/python scripts/eval_profiles.py --off territorialisation.ancrage_territorial   # a code off its axis
 """
 
 from __future__ import annotations
@@ -45,11 +46,20 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--cache-dir", default=None)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--min-matches", type=int, nargs="+", default=sorted({MIN_MATCHES, 5}))
+    parser.add_argument("--off", action="append", default=[], metavar="CODE",
+                        help="take this code off its axis (repeatable): how much a mapping choice weighs")
     args = parser.parse_args(argv)
 
     corpus = read_corpus([Path(p) for p in args.corpus])
     book = Codebook.shipped()
     coding = code_documents(corpus.documents, book, cache_dir=args.cache_dir)
+    if args.off:
+        data = book.to_dict()
+        for item in data["codes"]:
+            if item["id"] in args.off:
+                item.pop("axis", None)
+        book = Codebook.from_dict(data, check_lemmas=False)
+        print("codes taken off their axis: " + ", ".join(args.off))
     saved = load_model(REFERENCE_MODEL)
     units = extract_units(coding.parsed, coding.coded, saved.codebook, unit=saved.closeness.unit_)
     poles = closeness_tables(saved.closeness, units)["closeness_poles"].set_index("pole")

@@ -78,6 +78,8 @@ def test_report_profiles_referentiel_evidence_is_quoted_with_offsets(tree, table
     assert f"{first['doc_id']}, caractères {first['start_char']}–{first['end_char']}" in cites
     link = block.find(".//cite/a")
     assert link is not None and link.get("href").startswith("#doc-")
+    without = tree.get_element_by_id("referentiel-none").text_content()  # the synthetic poles have no evidence
+    assert "Lyonbiopole" in without and "Re-Sources" not in without
 
 
 def test_report_profiles_absent_when_no_pole_can_be_placed(tables):

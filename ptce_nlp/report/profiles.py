@@ -304,4 +304,8 @@ def _referentiel(ctx) -> str:
         out.append(f'<details class="code referentiel" data-pole="{e(pole)}"><summary><b>{e(pole)}</b> '
                    f"{_pole_type_swatch(pole_type)} <span class=\"note\">({n} indicateur{'s' if n != 1 else ''} sur 10)"
                    f"</span></summary><ul>{''.join(items)}</ul></details>")
+    if _has(ctx.tables, "pole_profiles"):
+        without = [str(p) for p in ctx.tables["pole_profiles"]["pole"] if str(p) not in set(evidence["pole"])]
+        if without:
+            out.append(f'<p class="note" id="referentiel-none">Aucun indicateur attesté : {e(", ".join(without))}.</p>')
     return "".join(out)
