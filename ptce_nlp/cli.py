@@ -915,7 +915,9 @@ def run_command(paths, out_dir, seed, max_file_mb, model_dir, fit, codebook_path
     one) or manifest.csv files. OUT receives documents.csv, segments.csv,
     coded_segments.csv, code_counts.csv, coded_sentences.csv (the four
     categories per sentence, lexicon and learned coder), the topic tables (topic_*.csv),
-    closeness.csv, closeness_poles.csv, closeness_agreement.csv, ptce.qdpx and
+    closeness.csv, closeness_poles.csv, closeness_agreement.csv, pole_profiles.csv
+    (territorialisation, governance and ESS <-> cluster per pole) and
+    pole_referentiel.csv (référentiel PTCE evidence), ptce.qdpx and
     codebook.qdc (REFI-QDA), ptce.xlsx, corpus_iramuteq.txt,
     coded_segments.jsonl, figures/ (PNG and SVG), run.json (settings, versions,
     counts) and report.html, a self-contained page to open in any browser.

@@ -16,6 +16,7 @@ A codebook is a YAML file (see ``ptce_nlp/data/codebook_ptce.yaml``)::
         lemmas: [insertion, chantier d'insertion, insertion * professionnel]
         surface: [IAE]
         exclude: [insertion publicitaire]
+        axis: {name: territorialisation, side: 1}   # optional: the pole of a profile axis it supports
 
 Pattern syntax: ``lemmas`` entries are sequences of lemmas (lower-cased
 when matched; ``d'``/``l'`` are read as ``de``/``le``); ``*`` between two
@@ -25,7 +26,8 @@ of the code that they overlap.
 
 :meth:`Codebook.from_yaml` reports every problem at once with its YAML line:
 duplicate id, unknown parent, cycle, leaf without patterns, invalid pattern
-syntax, bad colour, a key given twice in a mapping; it refuses YAML aliases
+syntax, bad colour, a bad ``axis`` (a mapping of ``name``, an id, and ``side``, -1 or +1), a key given
+twice in a mapping; it refuses YAML aliases
 and absurd nesting (see :class:`_LineLoader`); and warns about lemma patterns that can never match
 because a word is not a lemma as spaCy produces it (``pôles`` -> ``pôle``).
 """
@@ -89,6 +91,10 @@ class Code:
     patterns: tuple[Pattern, ...] = ()
     exclusions: tuple[Pattern, ...] = ()
     line: int = 0
+    #: The profile axis this code is evidence for (:mod:`ptce_nlp.profiles`), ``""`` when none ...
+    axis: str = ""
+    #: ... and which end of it: -1 or +1 (0 when no axis).
+    side: int = 0
 
     @property
     def category(self) -> str:
@@ -149,6 +155,20 @@ class Codebook:
     def categories(self) -> list[Code]:
         return [c for c in self.codes.values() if not c.parent]
 
+    def axes(self) -> dict[str, dict[int, list[str]]]:
+        """The profile axes the codebook declares: ``{axis: {-1: [code ids], +1: [code ids]}}``, in file order."""
+        out: dict[str, dict[int, list[str]]] = {}
+        for c in self.codes.values():
+            if c.axis:
+                out.setdefault(c.axis, {-1: [], 1: []})[c.side].append(c.id)
+        return out
+
+    def matching_dict(self) -> dict:
+        """:meth:`to_dict` without what does not change the matches (the ``axis`` of the codes)."""
+        data = self.to_dict()
+        data["codes"] = [{k: v for k, v in item.items() if k != "axis"} for item in data["codes"]]
+        return data
+
     # ----------------------------------------------------------------- loading
     @classmethod
     def shipped(cls, name: str = "ptce") -> "Codebook":
@@ -198,10 +218,10 @@ class Codebook:
                 problems.append(f"{where}each code must be a mapping with id, label...")
                 continue
             unknown = sorted(set(item) - {"id", "parent", "label", "description", "color", "lemmas", "surface",
-                                          "exclude", "__line__"})
+                                          "exclude", "axis", "__line__"})
             if unknown:
                 problems.append(f"{where}unknown key{'s' if len(unknown) > 1 else ''} {', '.join(unknown)} "
-                                "(allowed: id, parent, label, description, color, lemmas, surface, exclude)")
+                                "(allowed: id, parent, label, description, color, lemmas, surface, exclude, axis)")
             code_id = str(item.get("id") or "").strip()
             if not code_id:
                 problems.append(f"{where}code without an id")
@@ -217,10 +237,11 @@ class Codebook:
             patterns = (_patterns(item, "lemmas", "lemma", code_id, problems, line)
                         + _patterns(item, "surface", "surface", code_id, problems, line))
             exclusions = _patterns(item, "exclude", "lemma", code_id, problems, line)
+            axis, side = _axis(item, code_id, problems, line)
             first_line[code_id] = line
             codes[code_id] = Code(code_id, str(item.get("label") or code_id), str(item.get("parent") or ""),
                                   " ".join(str(item.get("description") or "").split()), color,
-                                  tuple(patterns), tuple(exclusions), line)
+                                  tuple(patterns), tuple(exclusions), line, axis, side)
         problems.extend(_structure_problems(codes))
         if problems:
             raise CodebookError(source, problems)
@@ -242,6 +263,8 @@ class Codebook:
                 item["parent"] = c.parent
             item.update(label=c.label, description=c.description, color=c.color)
             item.update(c.pattern_dict())
+            if c.axis:
+                item["axis"] = {"name": c.axis, "side": c.side}
             out["codes"].append(item)
         return out
 
@@ -377,6 +400,37 @@ def _patterns(item: dict, key: str, kind: str, code_id: str, problems: list[str]
             continue
         out.append(Pattern(kind, value.strip(), tuple(words), line))
     return out
+
+
+def _axis(item: dict, code_id: str, problems: list[str], line: int) -> tuple[str, int]:
+    """The ``axis: {name: ..., side: -1 | 1}`` of a code, ``("", 0)`` when absent or invalid (problem listed)."""
+    value = item.get("axis")
+    if value is None:
+        return "", 0
+    where = f"line {line}: code {code_id!r}: axis"
+    if not isinstance(value, dict):
+        problems.append(f"{where} must be a mapping such as {{name: territorialisation, side: -1}}")
+        return "", 0
+    unknown = sorted(set(value) - {"name", "side", "__line__"})
+    if unknown:
+        problems.append(f"{where}: unknown key{'s' if len(unknown) > 1 else ''} {', '.join(unknown)} "
+                        "(allowed: name, side)")
+        return "", 0
+    name, side = value.get("name"), value.get("side")
+    if not isinstance(name, str) or not re.fullmatch(r"[a-z][a-z0-9_]*", name):
+        problems.append(f"{where} name {name!r} must be an id (lower-case letters, digits and _)")
+        return "", 0
+    if isinstance(side, bool) or side not in (-1, 1):
+        problems.append(f"{where} side {side!r} must be -1 or 1 (the end of the axis the code supports)")
+        return "", 0
+    if not _patterns_given(item):
+        problems.append(f"{where}: only a code with patterns (lemmas or surface) can support an axis")
+        return "", 0
+    return name, int(side)
+
+
+def _patterns_given(item: dict) -> bool:
+    return bool(item.get("lemmas") or item.get("surface"))
 
 
 def _structure_problems(codes: dict[str, Code]) -> list[str]:

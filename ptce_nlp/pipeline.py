@@ -205,7 +205,7 @@ def _coding_for(state: RunState, codebook: Codebook):
     """The run's coding under ``codebook``: the same one when the codebooks agree, else a recoding of the parses."""
     from .analysis import CodingResult, code_parsed
 
-    if codebook.to_dict() == state.codebook.to_dict():
+    if codebook.matching_dict() == state.codebook.matching_dict():
         return state.coding
     coded, counts = code_parsed(state.coding.parsed, codebook, accent_insensitive=state.accent_insensitive)
     return CodingResult(state.coding.parsed, coded, counts, dict(state.coding.stats))
@@ -261,6 +261,18 @@ def stage_closeness(state: RunState) -> None:
                                        f"{saved.card.get('created', '?')}), appliqué sans réajustement.")
     state.tables.update(closeness_tables(model, units))
     state.report("closeness", 1, 1)
+
+
+def stage_profiles(state: RunState) -> None:
+    """The three-axis profile of each pole (``pole_profiles``) and its référentiel evidence (``pole_referentiel``)."""
+    from .profiles import profile_tables
+
+    state.report("profiles", 0, 1)
+    state.tables.update(profile_tables(state.coding.parsed, state.coding.coded, state.codebook,
+                                       state.tables.get("closeness_poles"), seed=state.seed,
+                                       accent_insensitive=state.accent_insensitive,
+                                       count_reported=state.count_reported))
+    state.report("profiles", 1, 1)
 
 
 def stage_tables(state: RunState) -> None:
@@ -335,6 +347,7 @@ STAGES: list[tuple[str, Callable[[RunState], None]]] = [
     ("coding", stage_coding),
     ("topics", stage_topics),
     ("closeness", stage_closeness),
+    ("profiles", stage_profiles),
     ("tables", stage_tables),
     ("exports", stage_exports),
     ("figures", stage_figures),
@@ -342,7 +355,8 @@ STAGES: list[tuple[str, Callable[[RunState], None]]] = [
 ]
 #: French labels of the stages, for progress displays.
 STAGE_LABELS = {"read": "Lecture des documents", "coding": "Analyse et codage", "topics": "Thèmes",
-                "closeness": "Proximité ESS-cluster", "tables": "Tables", "exports": "Exports",
+                "closeness": "Proximité ESS-cluster", "profiles": "Profils des pôles", "tables": "Tables",
+                "exports": "Exports",
                 "figures": "Figures", "report": "Rapport"}
 
 

@@ -89,7 +89,7 @@ codes:
         "line 8: code 'a.x': lemmas pattern 'deux * * gaps': two gaps '* *' in a row (one gap already spans 0-2 words)",
         "line 8: code 'a.x': lemmas pattern '' is empty or not a string",
         "line 9: duplicate id 'a.x' (first on line 5)",
-        "line 23: unknown key couleur (allowed: id, parent, label, description, color, lemmas, surface, exclude)",
+        "line 23: unknown key couleur (allowed: id, parent, label, description, color, lemmas, surface, exclude, axis)",
         "line 23: code 'a.vide': color 'rouge' is not #RRGGBB",
         "line 13: code 'b.y': unknown parent 'inconnu'",
         "line 17: code 'c1': cycle in parents (c1 -> c2 -> c1)",

@@ -26,9 +26,10 @@ FICHES = {"ptce_re_sources": ("fiches/ptce/re_sources.txt", "Re-Sources", "ptce"
           "cluster_lumiere": ("fiches/clusters/cluster_lumiere.txt", "Cluster Lumière", "cluster")}
 TOPIC_TABLES = ["topic_terms", "topic_shares", "topic_pole_shares", "topic_selection", "topic_segments", "topic_seeds"]
 CLOSENESS_TABLES = ["closeness", "closeness_poles", "closeness_agreement", "closeness_validation"]
+PROFILE_TABLES = ["pole_profiles", "pole_referentiel"]
 OUTPUTS = sorted(["code_counts.csv", "coded_segments.csv", "coded_sentences.csv", "documents.csv", "figures",
                   "report.html", "run.json", "segments.csv", *pipeline.EXPORT_FILES.values(),
-                  *(f"{name}.csv" for name in TOPIC_TABLES + CLOSENESS_TABLES)])
+                  *(f"{name}.csv" for name in TOPIC_TABLES + CLOSENESS_TABLES + PROFILE_TABLES)])
 
 
 @pytest.fixture(scope="module")
@@ -271,8 +272,8 @@ def test_cli_version_and_every_help_has_an_example():
 
 def test_python_api_mirrors_the_cli():
     assert ptce_nlp.run is run
-    assert [name for name, _ in pipeline.STAGES] == ["read", "coding", "topics", "closeness", "tables", "exports",
-                                                     "figures", "report"]
+    assert [name for name, _ in pipeline.STAGES] == ["read", "coding", "topics", "closeness", "profiles", "tables",
+                                                     "exports", "figures", "report"]
 
 
 def test_pipeline_out_must_be_a_folder(fiches, tmp_path):
@@ -315,6 +316,20 @@ def test_pipeline_small_corpus_applies_the_reference_model(result):
     assert "appliqué sans réajustement" in closeness_note
     assert str(Path(ptce_nlp.__file__).parents[1]) not in note + closeness_note  # no path of this machine
     assert str(Path(ptce_nlp.__file__).parents[1] / "models") not in (res.out_dir / "report.html").read_text("utf-8")
+
+
+def test_pipeline_writes_pole_profiles_with_the_closeness_score(result):
+    from ptce_nlp.profiles import PROFILE_COLUMNS
+
+    res, _ = result
+    profiles = pd.read_csv(res.out_dir / "pole_profiles.csv")
+    assert list(profiles.columns) == PROFILE_COLUMNS
+    closeness = res.tables["closeness_poles"].set_index("pole")
+    for row in profiles.itertuples():
+        assert row.ess_cluster_score == pytest.approx(closeness.loc[row.pole, "score"], nan_ok=True)
+        for axis in ("territorialisation", "governance"):
+            score = getattr(row, f"{axis}_score")
+            assert (pd.isna(score) and "pas assez d'indices" in row.reason) or -1 <= score <= 1
 
 
 def test_pipeline_fits_topics_when_the_corpus_is_large_enough(fiches, tmp_path, monkeypatch):

@@ -18,7 +18,7 @@ from ptce_nlp.types import Document, ReadFailure
 from .report_fixtures import (AGREEMENT_COLUMNS, CLOSENESS_COLUMNS, CLOSENESS_POLES_COLUMNS, TOPIC_TERMS_COLUMNS,
                               XSS, coded_sample, full_tables)
 
-SECTIONS = ["corpus", "proximite", "codes", "phrases", "themes", "cooccurrences", "documents", "kwic", "grille", "parametres"]
+SECTIONS = ["corpus", "proximite", "profils", "codes", "phrases", "themes", "cooccurrences", "documents", "kwic", "grille", "parametres"]
 CODES = {"a": ("Code A", "#FF0000"), "b": ("Code B", "#00FF00")}
 
 
@@ -101,7 +101,8 @@ def test_report_has_every_section_in_french(tree):
     assert ids == SECTIONS
     assert tree.get("lang") == "fr"
     titles = [_text(s.find(".//h2")) for s in tree.iter("section")]
-    assert titles == ["Corpus", "Proximité ESS ↔ cluster industriel", "Codes par pôle",
+    assert titles == ["Corpus", "Proximité ESS ↔ cluster industriel",
+                      "Profils des pôles : territorialisation, gouvernance, ESS", "Codes par pôle",
                       "Phrases codées : lexique et modèle appris", "Thèmes",
                       "Cooccurrences des codes", "Documents codés", "Concordances par code", "Grille de codage",
                       "Paramètres et versions"]
@@ -274,11 +275,13 @@ def test_report_missing_tables_are_said_in_french(tables, book, documents):
     absent = [_text(p) for p in tree.find_class("absent")]
     assert absent == ["Les scores de proximité n'ont pas été calculés pour cette analyse (tables closeness_poles.csv "
                       "et closeness.csv absentes).",
+                      "Les profils des pôles n'ont pas été calculés pour cette analyse (table pole_profiles.csv "
+                      "absente).",
                       "Le codage des phrases est absent (coded_sentences.csv) : rien à afficher.",
                       "Les modèles de thèmes n'ont pas été calculés pour cette analyse (tables topic_*.csv absentes)."]
     assert tree.get_element_by_id("density-heatmap") is not None
     empty = lxml.html.fromstring(render_report({}, codebook=book))
-    assert len(empty.find_class("absent")) == 8
+    assert len(empty.find_class("absent")) == 9
     assert [s.get("id") for s in empty.iter("section")] == SECTIONS
 
 

@@ -65,7 +65,7 @@ def write_figures(tables: Mapping[str, pd.DataFrame], out_dir: str | Path, *, co
     """Draw the report's figures from the run's tables into ``out_dir``.
 
     Figures (each as ``.png`` and ``.svg``), drawn when their tables exist:
-    ``corpus_overview`` (documents), ``closeness_poles`` (closeness_poles),
+    ``corpus_overview`` (documents), ``closeness_poles`` (closeness_poles), ``pole_profiles`` (pole_profiles),
     ``code_density_heatmap`` and ``category_shares`` (code_counts),
     ``code_cooccurrence`` (coded_segments), ``topic_terms_<model>``
     (topic_terms) and ``topic_coherence`` (topic_selection).
@@ -83,6 +83,7 @@ def write_figures(tables: Mapping[str, pd.DataFrame], out_dir: str | Path, *, co
     out = Path(out_dir)
     drawers = [("documents", "corpus_overview", _corpus_overview),
                ("closeness_poles", "closeness_poles", _closeness),
+               ("pole_profiles", "pole_profiles", _profiles),
                ("code_counts", "code_density_heatmap", _density),
                ("code_counts", "category_shares", _category_shares),
                ("coded_segments", "code_cooccurrence", _cooccurrence),
@@ -183,6 +184,12 @@ def _closeness(tables, codebook) -> Figure:
     types = [t for t in POLE_TYPE_LABELS if t in set(poles["pole_type"].fillna(""))]
     _legend_types(fig, types, loc="outside lower center", ncols=len(types))
     return fig
+
+
+def _profiles(tables, codebook) -> Figure | None:
+    from .profiles import profiles_figure
+
+    return profiles_figure(tables, codebook)
 
 
 def _density(tables, codebook) -> Figure | None:

@@ -33,7 +33,7 @@ from .highlight import Span, escape_text, highlight_html, rgba
 #: Tables the report reads (all optional): the CSV name of each, without ``.csv``.
 REPORT_TABLES = ("documents", "segments", "coded_segments", "code_counts", "closeness", "closeness_poles",
                  "closeness_agreement", "topic_terms", "topic_shares", "topic_selection", "topic_segments",
-                 "topic_seeds")
+                 "topic_seeds", "pole_profiles", "pole_referentiel")
 POLE_TYPE_LABELS = {"ptce": "PTCE", "pole_competitivite": "Pôle de compétitivité", "cluster": "Cluster",
                     "district_spl": "District / SPL", "reference": "Texte de référence", "": "Non renseigné"}
 #: Okabe-Ito colours (readable by colour-blind readers).
@@ -155,6 +155,7 @@ def render_report(tables: Mapping[str, pd.DataFrame], *, codebook: Codebook, doc
     sections = [
         ("corpus", "Corpus", _section_corpus(ctx, failures)),
         ("proximite", "Proximité ESS ↔ cluster", _section_closeness(ctx)),
+        ("profils", "Profils des pôles", _section_profiles(ctx)),
         ("codes", "Codes par pôle", _section_codes(ctx)),
         ("phrases", "Phrases codées", _section_sentences(ctx)),
         ("themes", "Thèmes", _section_topics(ctx)),
@@ -355,6 +356,12 @@ def _section_closeness(ctx: _Context) -> str:
     if _has(ctx.tables, "closeness"):
         out.append(_closeness_documents(ctx.tables["closeness"]))
     return "".join(out)
+
+
+def _section_profiles(ctx: _Context) -> str:
+    from .profiles import section_profiles  # the three-axis profile (issue 12), in its own module
+
+    return section_profiles(ctx)
 
 
 def closeness_svg(poles: pd.DataFrame) -> str:
