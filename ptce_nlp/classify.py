@@ -296,8 +296,7 @@ def sentence_shape(text: str) -> str:
         out.append("colon")
     if "?" in stripped:
         out.append("question")
-    letters = sum(ch.isalpha() for ch in stripped)
-    if sum(ch.isupper() for ch in stripped) > 0.3 * max(1, letters):
+    if sum(map(str.isupper, stripped)) > 0.3 * max(1, sum(map(str.isalpha, stripped))):
         out.append("upper")
     if _SHAPE_CITATION.search(stripped):
         out.append("citation")
