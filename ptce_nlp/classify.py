@@ -355,7 +355,8 @@ class _FeatureTransform:
     @property
     def n_features_(self) -> int:
         n = len(self.lemma_vocabulary_) + len(self.code_vocabulary_) + len(self.context_vocabulary_)
-        return n + (len(self.shape_vocabulary_) if self.shape_weight else 0) + (VECTOR_SIZE if self.vector_weight else 0)
+        n += len(self.shape_vocabulary_) if self.shape_weight else 0
+        return n + (VECTOR_SIZE if self.vector_weight else 0)
 
 
 class FeatureSpace(_FeatureTransform):
