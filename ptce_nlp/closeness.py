@@ -6,10 +6,12 @@ per pole (a pole's units pooled), each with a bootstrap interval over the
 units (sentences) of the text:
 
 ``lexicon``
-    Balance of the codebook's matches, ``(E - C) / (E + C)`` where E and C
-    are the numbers of matches of the ``valeurs_ess`` and ``discours_cluster``
-    categories (densities over the same tokens give the same ratio); negated
-    and contrast matches are left out by the coder's flags.
+    Weighted balance of the codebook's matches, ``sum(s_c w_c n_c) / sum(w_c n_c)``
+    over the codes c of the ``valeurs_ess`` (s = +1) and ``discours_cluster``
+    (s = -1) categories, ``w_c`` the code's weight learned at fit time
+    (:func:`code_weights`: how well it separates the reference texts, so a
+    code common to both ends counts for little); negated, contrast and
+    reported matches are left out by the coder's flags.
 ``wordscores``
     Wordscores (Laver, Benoit & Garry 2003) with the reference texts as
     anchors (``reference_ess`` = +1, ``reference_cluster`` = -1 by default).
@@ -37,10 +39,20 @@ percentile interval of that mean over the same draws. The draws of a text
 depend only on ``random_state`` and its id, so a text gets the same scores
 whatever else is scored with it.
 
-Terms in a contrast clause (``contrairement aux clusters, ...``) are left
-out of the wordscores, topic and embedding features, and contrast matches
-out of the lexicon balance: a document that describes clusters *by contrast*
-is not pulled towards the cluster end.
+Terms in a contrast clause (``contrairement aux clusters, ...``), after a
+negation cue of their clause (``nous ne sommes pas une structure de l'ESS``)
+or in a reported sentence (``selon Porter, ...``) are left out of the
+wordscores, topic and embedding features, as their matches are out of the
+lexicon balance: no method reads what a document denies, contrasts or cites.
+
+Every score and bound is clipped to [-1, 1]; a method's score beyond a
+reference text's is put at the bound and the row flagged ``beyond_reference``.
+Besides the sentence bootstrap, *choice intervals* recompute each replicate
+with one block of a reference text, one seed word and one lexicon code left
+out (drawn per replicate, in the spirit of LSX's ``bootstrap_lss``).
+:meth:`ClosenessModel.explain`, :meth:`ClosenessModel.pulling_sentences` and
+:func:`term_concordance` say which terms, codes and sentences pull a text
+or a pole towards each end.
 
 References
 ----------

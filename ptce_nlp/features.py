@@ -12,7 +12,9 @@ Two steps, one input type each:
    feature named after the codebook pattern. Each term carries a *contrast*
    flag: the token lies in a clause introduced by ``contrairement à``, ``à la
    différence de``... (the coder's contrast scope), so that scaling can leave
-   out what a document says about the other model "by contrast".
+   out what a document says about the other model "by contrast"; and an
+   *excluded* flag (contrast, after a negation cue of its clause, or in a
+   reported sentence), which the closeness methods leave out.
 2. :class:`LemmaVectorizer` (scikit-learn estimator API) learns a vocabulary
    with ``min_df``/``max_df`` and returns sparse count matrices, units in rows.
 

@@ -14,8 +14,8 @@ from ptce_nlp.features import TermUnits
 
 from .scaling_data import closeness_model, coded_corpus, corpus_units, units_of
 
-HEAD = ("Le cluster Optique Grand Est réunit des industriels de la photonique et des laboratoires. "
-        "Les entreprises membres visent la compétitivité internationale et l'innovation technologique. ")
+HEAD = ("Le cluster Optique Grand Est réunit des industriels de la photonique, des associations et des laboratoires "
+        "du territoire. Les membres partagent des locaux et visent l'innovation technologique. ")
 NEGATED = "Nous ne sommes pas une structure de l'ESS ni une coopérative d'insertion solidaire."
 AFFIRMED = "Nous sommes une structure de l'ESS et une coopérative d'insertion solidaire."
 REPORTED = "Selon Porter, les clusters visent la compétitivité internationale et l'innovation technologique."
@@ -43,7 +43,8 @@ def test_negated_ess_passage_is_read_by_no_method(negation_scores):
     s = negation_scores
     for column in ("score",) + tuple(f"{m}_score" for m in METHODS):
         assert s.loc["negated", column] == pytest.approx(s.loc["without", column], nan_ok=True), column
-    assert s.loc["negated", "score"] < -0.5
+    assert s.loc["negated", "score"] < -0.25
+    assert not s.loc[["negated", "without", "affirmed"], "beyond_reference"].any()  # not a tie at a bound
     # the same words affirmed do pull towards the ESS end, on every method
     for m in METHODS:
         assert s.loc["affirmed", f"{m}_score"] > s.loc["negated", f"{m}_score"] + 0.05, m
@@ -238,3 +239,28 @@ def _units(groups: dict[str, list[list[str]]], *, code_lists=None) -> TermUnits:
     flags = [[False] * len(t) for t in terms]
     return TermUnits(frame, "sentence", terms, flags, [list(f) for f in flags], [[(0, 1)] * len(t) for t in terms],
                      code_lists if code_lists is not None else [[] for _ in terms])
+
+
+# --------------------------------------------------------------------------- the report
+
+def test_report_explains_each_pole(corpus_tables):
+    import re
+
+    from ptce_nlp.codebook import Codebook
+    from ptce_nlp.report import render_report
+
+    documents, _ = coded_corpus()
+    page = render_report(dict(corpus_tables), codebook=Codebook.shipped(), documents=documents)
+    blocks = re.findall(r'<details class="explain-pole"><summary><b>(.*?)</b></summary>(.*?)</details>', page, re.S)
+    assert len(blocks) == len(corpus_tables["closeness_poles"])
+    block = dict(blocks)["Minalogic"]
+    terms = re.findall(r'<table class="explain-terms">(.*?)</table>', block, re.S)
+    assert [t.count("<tr>") - 1 for t in terms] == [10, 10]  # ten words each way
+    links = re.findall(r'<a href="#(ckw-[0-9]+-[0-9]+)">', block)
+    assert len(links) == 20
+    for anchor in links:  # each word links to its concordance lines
+        assert re.search(rf'<div id="{anchor}"><b>[^<]+</b><table class="kwic wide"><tr>', block)
+    assert block.count("<li>« ") == 6  # three sentences each way, quoted with document and offsets
+    assert re.search(r"pdc_minalogic, caractères [0-9\u202f ]+–[0-9\u202f ]+", block)
+    assert 'id="code-weights"' in page and "Poids des codes" in page
+    assert 'id="closeness-uncertainty"' in page and "Intervalle (choix)" in page
