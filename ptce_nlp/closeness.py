@@ -669,9 +669,15 @@ class ClosenessModel(BaseEstimator):
         X = stats["counts"][idx]
         out: dict[str, np.ndarray] = {}
 
+        step = max(1, 4_000_000 // max(1, M.shape[1]))  # replicates per chunk: at most 32 MB gathered at once
+
         def draw(per_variant: np.ndarray, which: np.ndarray) -> np.ndarray:
             """sum_u M[b, u] * per_variant[u, which[b]] for each replicate b."""
-            return np.einsum("bn,nb->b", M, per_variant[:, which])
+            out = np.empty(B)
+            for start in range(0, B, step):
+                part = slice(start, start + step)
+                out[part] = np.einsum("bn,nb->b", M[part], per_variant[:, which[part]])
+            return out
 
         with np.errstate(invalid="ignore", divide="ignore"):
             if "wordscores" in boots:

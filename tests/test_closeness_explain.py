@@ -165,9 +165,14 @@ def test_explain_table_is_limited_to_the_top_terms(corpus_tables):
     assert set(explain["method"]) == set(METHODS)
 
 
-def test_pulling_sentences_hold_their_offsets(corpus_tables):
+@pytest.fixture(scope="module")
+def text_of() -> dict[str, str]:
+    """The original text of each bundled document."""
     documents, _ = coded_corpus()
-    text_of = {d.doc_id: d.text for d in documents}
+    return {d.doc_id: d.text for d in documents}
+
+
+def test_pulling_sentences_hold_their_offsets(corpus_tables, text_of):
     sentences = corpus_tables["closeness_sentences"]
     assert len(sentences)
     for r in sentences.itertuples():
@@ -184,9 +189,7 @@ def test_pulling_sentences_hold_their_offsets(corpus_tables):
     assert contribution[rows].sum() == pytest.approx(poles.loc["Axelera", "score"])
 
 
-def test_concordance_lines_hold_their_offsets(corpus_tables):
-    documents, _ = coded_corpus()
-    text_of = {d.doc_id: d.text for d in documents}
+def test_concordance_lines_hold_their_offsets(corpus_tables, text_of):
     kwic = corpus_tables["closeness_kwic"]
     assert len(kwic)
     for r in kwic.itertuples():
