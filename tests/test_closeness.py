@@ -83,15 +83,25 @@ def test_closeness_tables_follow_the_contract(tables):
     assert tables["closeness_poles"]["n_docs"].sum() == 33
 
 
-def test_closeness_lexicon_is_balance_of_counted_matches(tables):
+def test_closeness_lexicon_is_weighted_balance_of_counted_matches(tables):
+    """(sum of w_c s_c n_c) / (sum of w_c n_c) over the counted matches, w_c the code's learned weight: not the
+    plain balance (E - C) / (E + C), which weighs a code common to both references like any other."""
+    from ptce_nlp.analysis import scored_mask
+
     _, result = coded_corpus()
     coded = result.coded
-    counted = coded[~coded["negated"] & ~coded["contrast"]]
+    counted = coded[scored_mask(coded).to_numpy() & ~coded["opposed"].astype(bool).to_numpy()]
+    model = closeness_model()
+    weight = dict(zip(model.lexicon_codes_, model.lexicon_weights_))
     docs = tables["closeness"].set_index("doc_id")
     for doc_id in ("ptce_pollens", "pdc_minalogic", "spl_textile_roannais"):
-        mine = counted[counted["doc_id"] == doc_id]["category"]
-        e, c = (mine == "valeurs_ess").sum(), (mine == "discours_cluster").sum()
-        assert docs.loc[doc_id, "lexicon_score"] == pytest.approx((e - c) / (e + c))
+        mine = counted[(counted["doc_id"] == doc_id) & counted["code_id"].isin(list(weight))]
+        w = mine["code_id"].map(weight).to_numpy()
+        s = np.where(mine["category"] == "valeurs_ess", 1.0, -1.0)
+        assert docs.loc[doc_id, "lexicon_score"] == pytest.approx((w * s).sum() / w.sum())
+        e, c = (s > 0).sum(), (s < 0).sum()
+        if e and c:  # both ends: the weights move the score
+            assert docs.loc[doc_id, "lexicon_score"] != pytest.approx((e - c) / (e + c), abs=1e-6)
 
 
 def test_closeness_references_anchor_the_axis(tables):

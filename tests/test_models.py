@@ -20,7 +20,7 @@ from click.testing import CliRunner
 from ptce_nlp import __version__
 from ptce_nlp.cli import main
 from ptce_nlp.closeness import DOC_COLUMNS
-from ptce_nlp.models import ModelError, ModelVersionError, load_model, save_model
+from ptce_nlp.models import FORMAT_VERSION, ModelError, ModelVersionError, load_model, save_model
 
 from .scaling_data import ROOT, closeness_model, codebook, coded_corpus, corpus_units, small_topics
 
@@ -100,8 +100,39 @@ def test_models_other_version_is_refused(saved, tmp_path):
     (path / "model_card.json").write_text(json.dumps(card), "utf-8")
     with pytest.raises(ModelVersionError) as info:
         load_model(path)
-    assert str(info.value) == (f"{path}: the model was saved by ptce_nlp 0.0.9 but this is ptce_nlp {__version__}; "
-                               "refit it with this version (make model)")
+    assert str(info.value) == (f"{path / 'model_card.json'}: the model was saved by ptce_nlp 0.0.9 (model format "
+                               f"{FORMAT_VERSION}) but this is ptce_nlp {__version__} (model format {FORMAT_VERSION}); "
+                               "refit it with this version: make model, or ptce-nlp topics CORPUS --out OUT "
+                               "--save-model DIR")
+
+
+def test_models_previous_format_without_the_new_arrays_is_refused(saved, tmp_path):
+    """A folder saved before the explanations (format 1: no code weights, no choice variants) is refused in one
+    line naming both versions, before any array is read."""
+    path = _copy(saved, tmp_path)
+    card = json.loads((path / "model_card.json").read_text("utf-8"))
+    card["format_version"] = 1
+    for key in ("lexicon", "choice"):
+        del card["closeness"][key]
+    del card["closeness"]["params"]["reference_blocks"]
+    new = {"lexicon_weights", "lexicon_reference_counts", "choice_word_scores", "choice_mv",
+           "choice_lexicon_weights", "choice_polarity", "choice_embedding_scale"}
+    with np.load(path / "arrays.npz", allow_pickle=False) as npz:
+        old = {k: npz[k] for k in npz.files if k not in new}
+    buffer = io.BytesIO()
+    np.savez_compressed(buffer, **old)
+    (path / "arrays.npz").write_bytes(buffer.getvalue())
+    card["files"]["arrays.npz"] = hashlib.sha256(buffer.getvalue()).hexdigest()
+    (path / "model_card.json").write_text(json.dumps(card), "utf-8")
+    with pytest.raises(ModelVersionError) as info:
+        load_model(path)
+    assert str(info.value) == (f"{path / 'model_card.json'}: the model was saved by ptce_nlp {__version__} (model "
+                               f"format 1) but this is ptce_nlp {__version__} (model format 2); refit it with this "
+                               "version: make model, or ptce-nlp topics CORPUS --out OUT --save-model DIR")
+    result = CliRunner().invoke(main, ["closeness", str(ROOT / "corpus"), "--model", str(path),
+                                       "--out", str(tmp_path / "o")])
+    assert result.exit_code == 4
+    assert result.output == f"Error: {info.value}\n"
 
 
 def test_models_missing_folder_and_file(saved, tmp_path):
@@ -150,8 +181,14 @@ def test_models_cli_closeness_on_folder_without_manifest(saved, tmp_path):
     assert sorted(table.index) == ["fiche_a", "fiche_b", "vide"]
     assert table.loc["fiche_a", "score"] > 0.3 > -0.3 > table.loc["fiche_b", "score"]
     assert np.isnan(table.loc["vide", "score"]) and table.loc["vide", "reason"].startswith("no scorable word")
-    for name in ("closeness_poles.csv", "closeness_agreement.csv", "closeness_validation.csv"):
+    for name in ("closeness_poles.csv", "closeness_agreement.csv", "closeness_validation.csv",
+                 "closeness_explain.csv", "closeness_sentences.csv", "closeness_kwic.csv",
+                 "closeness_code_weights.csv"):
         assert (out / name).is_file()
+    explain = pd.read_csv(out / "closeness_explain.csv", keep_default_na=False)
+    assert list(explain.columns) == ["pole", "doc_id", "method", "term", "direction", "contribution", "n"]
+    fiche_a = explain[(explain["doc_id"] == "fiche_a") & (explain["method"] == "lexicon")]
+    assert set(fiche_a["direction"]) == {"ess"} and "valeurs_ess.insertion" in set(fiche_a["term"])
 
 
 def test_models_cli_closeness_bad_model_is_one_line_error(tmp_path):
@@ -207,8 +244,10 @@ def test_models_cli_closeness_other_version_is_one_line_error(saved, tmp_path):
     result = CliRunner().invoke(main, ["closeness", str(ROOT / "corpus"), "--model", str(path),
                                        "--out", str(tmp_path / "o")])
     assert result.exit_code == 4
-    assert result.output == (f"Error: {path}: the model was saved by ptce_nlp 9.9.9 but this is ptce_nlp "
-                             f"{__version__}; refit it with this version (make model)\n")
+    assert result.output == (f"Error: {path / 'model_card.json'}: the model was saved by ptce_nlp 9.9.9 (model "
+                             f"format {FORMAT_VERSION}) but this is ptce_nlp {__version__} (model format "
+                             f"{FORMAT_VERSION}); refit it with this version: make model, or ptce-nlp topics CORPUS "
+                             "--out OUT --save-model DIR\n")
     assert not (tmp_path / "o").exists()
 
 

@@ -25,7 +25,8 @@ FICHES = {"ptce_re_sources": ("fiches/ptce/re_sources.txt", "Re-Sources", "ptce"
           "pdc_lyonbiopole": ("fiches/poles_competitivite/lyonbiopole.txt", "Lyonbiopole", "pole_competitivite"),
           "cluster_lumiere": ("fiches/clusters/cluster_lumiere.txt", "Cluster Lumière", "cluster")}
 TOPIC_TABLES = ["topic_terms", "topic_shares", "topic_pole_shares", "topic_selection", "topic_segments", "topic_seeds"]
-CLOSENESS_TABLES = ["closeness", "closeness_poles", "closeness_agreement", "closeness_validation"]
+CLOSENESS_TABLES = ["closeness", "closeness_poles", "closeness_agreement", "closeness_validation", "closeness_explain",
+                    "closeness_sentences", "closeness_kwic", "closeness_code_weights"]
 PROFILE_TABLES = ["pole_profiles", "pole_referentiel"]
 OUTPUTS = sorted(["code_counts.csv", "coded_segments.csv", "coded_sentences.csv", "documents.csv", "figures",
                   "report.html", "run.json", "segments.csv", *pipeline.EXPORT_FILES.values(),

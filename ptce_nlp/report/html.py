@@ -33,7 +33,8 @@ from .highlight import Span, escape_text, highlight_html, rgba
 #: Tables the report reads (all optional): the CSV name of each, without ``.csv``.
 REPORT_TABLES = ("documents", "segments", "coded_segments", "code_counts", "closeness", "closeness_poles",
                  "closeness_agreement", "topic_terms", "topic_shares", "topic_selection", "topic_segments",
-                 "topic_seeds", "pole_profiles", "pole_referentiel")
+                 "topic_seeds", "closeness_explain", "closeness_sentences", "closeness_kwic", "closeness_code_weights",
+                 "pole_profiles", "pole_referentiel")
 POLE_TYPE_LABELS = {"ptce": "PTCE", "pole_competitivite": "Pôle de compétitivité", "cluster": "Cluster",
                     "district_spl": "District / SPL", "reference": "Texte de référence", "": "Non renseigné"}
 #: Okabe-Ito colours (readable by colour-blind readers).
@@ -346,6 +347,8 @@ def _section_closeness(ctx: _Context) -> str:
     types = [t for t in POLE_TYPE_LABELS if t in set(poles["pole_type"].fillna(""))]
     out.append(_pole_type_legend(types))
     out.append(closeness_svg(poles))
+    out.append(_closeness_uncertainty(poles))
+    out.append(_closeness_explained(ctx, poles))
     out.append("<h3>Accord entre les méthodes</h3>")
     if _has(ctx.tables, "closeness_agreement"):
         out.append('<p class="note">Corrélation de rang de Spearman entre les scores des pôles (ρ ; '
@@ -407,6 +410,10 @@ def closeness_svg(poles: pd.DataFrame) -> str:
                f"composite {fmt(r.get('score'))} [{fmt(r.get('score_low'))} ; {fmt(r.get('score_high'))}]")
         for m in methods:
             tip += f" · {METHOD_LABELS[m]} {fmt(r.get(m + '_score'))}"
+        if "choice_low" in r:
+            tip += f" · intervalle des choix [{fmt(r.get('choice_low'))} ; {fmt(r.get('choice_high'))}]"
+        if flag(r.get("beyond_reference", False)):
+            tip += " · au-delà d'un texte de référence (placé à la borne)"
         parts.append(f'<g class="pole-row"><title>{e(tip)}</title>')
         parts.append(f'<text x="{label_w - 10}" y="{y + 4}" text-anchor="end" font-size="12.5" fill="#1f2933">'
                      f"{e(short)}</text>")
@@ -467,6 +474,117 @@ def _agreement_table(agreement: pd.DataFrame) -> str:
                        f'title="ρ = {fmt(rho)} ; p = {fmt(r.p_value, 3)} ; n = {r.n} pôles">{fmt(rho)}</td>')
         rows.append(f"<tr><th>{e(METHOD_LABELS.get(a, a))}</th>{''.join(tds)}</tr>")
     return f'<table class="heat" id="agreement"><tr><th></th>{head}</tr>{"".join(rows)}</table>'
+
+
+def _closeness_uncertainty(poles: pd.DataFrame) -> str:
+    """Per pole: the sentence-bootstrap interval and the interval that also varies the choices."""
+    if "choice_low" not in poles.columns:
+        return ""
+    rows = []
+    for r in poles.itertuples():
+        beyond = "oui" if flag(getattr(r, "beyond_reference", False)) else ""
+        rows.append(f"<tr><td>{e(r.pole)}</td><td class=num>{fmt(r.score)}</td>"
+                    f"<td class=num>[{fmt(r.score_low)} ; {fmt(r.score_high)}]</td>"
+                    f"<td class=num>[{fmt(r.choice_low)} ; {fmt(r.choice_high)}]</td><td>{beyond}</td></tr>")
+    return ('<details id="closeness-uncertainty"><summary><b>Incertitude : échantillon de phrases et choix de '
+            "l'analyste</b></summary>"
+            '<p class="note">Intervalle « phrases » : les phrases du pôle tirées avec remise (bootstrap). Intervalle '
+            "« choix » : les mêmes tirages, chacun calculé en laissant de côté un bloc de phrases d'un texte de "
+            "référence, un mot-graine des plongements et un code du lexique (un par tirage, comme bootstrap_lss de "
+            "LSX) ; les thèmes amorcés ne sont pas réajustés. Tout score est borné à [−1 ; 1] : « au-delà » signale "
+            "un texte plus extrême qu'un texte de référence pour une méthode, placé à la borne.</p>"
+            '<table class="wide"><tr><th>Pôle</th><th class=num>Score</th><th class=num>Intervalle (phrases)</th>'
+            "<th class=num>Intervalle (choix)</th><th>Au-delà d'une référence</th></tr>"
+            + "".join(rows) + "</table></details>")
+
+
+EXPLAIN_TERMS = 10
+
+
+def _closeness_explained(ctx: _Context, poles: pd.DataFrame) -> str:
+    """Per pole: its ten strongest words each way (linked to their concordance lines), its lexicon codes, the
+    three sentences that pull it most towards each end; then the code weights of the lexicon method."""
+    out = ["<h3>Pourquoi chaque pôle est-il à cette place ?</h3>"]
+    if not _has(ctx.tables, "closeness_explain"):
+        out.append(_absent("Les explications des scores n'ont pas été calculées (closeness_explain.csv absente)."))
+        return "".join(out)
+    out.append('<p class="note">Mots qui tirent le score Wordscores du pôle vers chaque extrémité (contribution '
+               "F<sub>wv</sub>·S<sub>w</sub> ramenée à l'échelle, la somme des contributions donne le score) ; "
+               "cliquez un mot pour ses lignes de concordance. Puis les codes du lexique (pondérés) et les trois "
+               "phrases qui tirent le plus le score composite vers chaque extrémité, avec leur document et leurs "
+               "positions (caractères) dans le texte original. Les passages niés, en contraste ou rapportés ne "
+               "comptent dans aucune méthode.</p>")
+    explain = ctx.tables["closeness_explain"]
+    explain = explain[explain["doc_id"].fillna("").astype(str) == ""]
+    sentences = ctx.tables.get("closeness_sentences")
+    kwic = ctx.tables.get("closeness_kwic")
+    for p_i, pole in enumerate(poles["pole"].astype(str)):
+        mine = explain[explain["pole"].astype(str) == pole]
+        if mine.empty:
+            continue
+        anchors: dict[str, str] = {}
+        lines = kwic[kwic["pole"].astype(str) == pole] if kwic is not None and len(kwic) else None
+        if lines is not None:
+            for t_i, term in enumerate(dict.fromkeys(lines["term"].astype(str))):
+                anchors[term] = f"ckw-{p_i}-{t_i}"
+        words = mine[mine["method"] == "wordscores"]
+        columns = []
+        for direction, title in (("cluster", "← vers le discours cluster"), ("ess", "vers les valeurs ESS →")):
+            top = words[words["direction"] == direction].reindex(
+                words[words["direction"] == direction]["contribution"].abs().sort_values(ascending=False).index
+            ).head(EXPLAIN_TERMS)
+            vmax = float(words["contribution"].abs().max() or 1.0)
+            color = "#0072B2" if direction == "cluster" else "#D55E00"
+            items = []
+            for r in top.itertuples():
+                label = e(r.term)
+                if str(r.term) in anchors:
+                    label = f'<a href="#{anchors[str(r.term)]}">{label}</a>'
+                width = 4 + 150 * abs(float(r.contribution)) / vmax
+                items.append(f'<tr><td>{label}</td><td><span class="bar" style="width:{width:.0f}px;background:{color}">'
+                             f"</span> {fmt(r.contribution, 3)}</td><td class=num>{fmt_int(r.n)}</td></tr>")
+            columns.append(f'<td style="vertical-align:top"><b>{title}</b><table class="explain-terms">'
+                           "<tr><th>Mot</th><th>Contribution</th><th class=num>n</th></tr>"
+                           + "".join(items) + "</table></td>")
+        parts = [f'<table class="explain"><tr>{"".join(columns)}</tr></table>']
+        codes = mine[mine["method"] == "lexicon"].sort_values("contribution")
+        if len(codes):
+            parts.append("<p><b>Codes du lexique :</b> " + " ; ".join(
+                f"{e(ctx.label(str(r.term)))} ({fmt_int(r.n)} × poids → {fmt(r.contribution, 3)})"
+                for r in codes.itertuples()) + "</p>")
+        if sentences is not None and len(sentences):
+            quoted = sentences[sentences["pole"].astype(str) == pole]
+            for direction, title in (("ess", "Phrases qui tirent vers les valeurs ESS"),
+                                     ("cluster", "Phrases qui tirent vers le discours cluster")):
+                rows = quoted[quoted["direction"] == direction].sort_values("rank")
+                if len(rows):
+                    parts.append(f"<p><b>{title}</b></p><ol>" + "".join(
+                        f"<li>« {escape_text(' '.join(str(r.text).split()))} » <span class=\"note\">({e(r.doc_id)}, "
+                        f"caractères {fmt_int(r.start_char)}–{fmt_int(r.end_char)} ; {fmt(r.contribution, 3)})</span>"
+                        "</li>" for r in rows.itertuples()) + "</ol>")
+        if lines is not None and len(lines):
+            blocks = []
+            for term, anchor in anchors.items():
+                rows = lines[lines["term"].astype(str) == term]
+                blocks.append(f'<div id="{anchor}"><b>{e(term)}</b><table class="kwic wide">' + "".join(
+                    f"<tr><td>{e(r.doc_id)}</td><td class=\"left\"><span>{escape_text(str(r.left))}</span></td>"
+                    f"<td class=\"kw\">{escape_text(str(r.keyword))}</td><td class=\"right\">"
+                    f"{escape_text(str(r.right))}</td><td class=num>{fmt_int(r.start_char)}–{fmt_int(r.end_char)}"
+                    "</td></tr>" for r in rows.itertuples()) + "</table></div>")
+            parts.append("<p><b>Concordances des mots</b></p>" + "".join(blocks))
+        out.append(f'<details class="explain-pole"><summary><b>{e(pole)}</b></summary>{"".join(parts)}</details>')
+    if _has(ctx.tables, "closeness_code_weights"):
+        weights = ctx.tables["closeness_code_weights"].sort_values("weight")
+        rows = "".join(f"<tr><td>{e(ctx.label(str(r.code_id)))} <code>{e(r.code_id)}</code></td>"
+                       f"<td class=num>{fmt(r.weight)}</td><td class=num>{fmt_int(r.n_ess_references)}</td>"
+                       f"<td class=num>{fmt_int(r.n_cluster_references)}</td></tr>" for r in weights.itertuples())
+        out.append('<details id="code-weights"><summary><b>Poids des codes dans la méthode du lexique</b></summary>'
+                   '<p class="note">Appris à l\'ajustement du modèle : un code aussi fréquent dans les deux textes de '
+                   "référence (ou plus fréquent à l'autre extrémité) pèse 0, un code présent à sa seule extrémité pèse "
+                   "près de 1 (moins s'il y est rare).</p><table class=\"wide\"><tr><th>Code</th><th class=num>"
+                   "Poids</th><th class=num>Occurrences (référence ESS)</th><th class=num>Occurrences (référence "
+                   "cluster)</th></tr>" + rows + "</table></details>")
+    return "".join(out)
 
 
 def _closeness_documents(closeness: pd.DataFrame) -> str:
