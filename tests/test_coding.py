@@ -321,3 +321,44 @@ def test_coding_contrast_scope_ends_at_mais(shipped_coder):
 def test_coding_reported_passages(shipped_coder, text, reported):
     rows = shipped_coder(text)
     assert rows and all(r[3] == reported for r in rows)
+
+
+@pytest.fixture(scope="module")
+def shipped_codes():
+    from ptce_nlp.nlp import load_nlp
+
+    nlp, coder = load_nlp(), Coder(Codebook.shipped("ptce"))
+    return lambda text: {m.code_id for m in coder.match(nlp(text))}
+
+
+@pytest.mark.parametrize("text, code_id", [
+    ("Le pôle est né d'une initiative de trois associations du quartier.", "gouvernance.ascendante"),
+    ("Basé à Brest, ce réseau est le pôle de compétitivité des énergies marines.",
+     "discours_cluster.filiere_industrielle"),
+    ("Depuis 2005, le pôle a labellisé plus de 400 projets.", "discours_cluster.recherche_developpement"),
+    ("Le pôle noue des partenariats européens avec des pôles allemands.", "discours_cluster.international_export"),
+    ("Les adhérents travaillent sur l'intelligence artificielle et la cybersécurité.",
+     "discours_cluster.innovation_technologique"),
+    ("Le modèle s'inspire des pôles de compétitivité lancés en 2005.", "discours_cluster.modele_cluster"),
+    ("Une régie de quartier et une AMAP ont rejoint le réseau.", "valeurs_ess.organisations_ess"),
+    ("Le rapport plaide pour un meilleur équilibre régional de la recherche publique.",
+     "territorialisation.echelle_locale"),
+    ("Le secteur représente 8 000 emplois directs dans la région.", "territorialisation.echelle_locale"),
+])
+def test_coding_shipped_codebook_concepts_of_the_manual(shipped_codes, text, code_id):
+    assert code_id in shipped_codes(text)
+
+
+@pytest.mark.parametrize("text, code_id", [
+    # governance direction: an initiative of a public authority is not bottom-up (issue 11)
+    ("Le tiers-lieu est né d'une initiative de la communauté de communes.", "gouvernance.ascendante"),
+    ("Le pôle est né de l'initiative de l'État et de la Région.", "gouvernance.ascendante"),
+    # a law's citation of the ESS law, and the legal definition of a pôle de compétitivité
+    ("Vu la loi du 31 juillet 2014 relative à l'économie sociale et solidaire ;", "valeurs_ess.organisations_ess"),
+    ("Constitue un pôle l'association sur un même territoire d'entreprises et de laboratoires.",
+     "valeurs_ess.organisations_ess"),
+    # unattributed public funding (guidelines, rule 6)
+    ("Les financements publics représentent la moitié du budget.", "gouvernance.acteurs_publics"),
+])
+def test_coding_shipped_codebook_leaves_what_the_manual_does_not_code(shipped_codes, text, code_id):
+    assert code_id not in shipped_codes(text)
