@@ -14,6 +14,10 @@ loading, as a user's run does:
   the codebook as a researcher's own YAML file (a copy of the shipped one,
   so it is validated and its lemmas checked, as a user's file is);
 - ``code --jobs 2``: the same with two processes;
+- ``code --dask local:2``: the same on a local Dask cluster of two worker
+  processes (issue 13), cluster start-up and shutdown included; from it and
+  the warm re-code, the parse throughput of one worker and the planned
+  throughput of larger clusters;
 - ``code, edited codebook``: a second run with that file edited (one more
   pattern, written as lemmas), same caches: the extraction, cleaning and
   parse caches must serve every document, and the lemma check only looks
@@ -152,6 +156,11 @@ def main() -> None:
                                                                "--cache-dir", str(cache2), "--jobs", "2",
                                                                "--codebook", str(original), "--quiet"],
                          xdg="xdg_jobs2")  # a cold user cache of its own, as the first run had
+        dask2 = _measure("ptce-nlp code --dask local:2, first run", ["code", str(folder), "--out", str(work / "o5"),
+                                                                     "--cache-dir", str(work / "cache5"), "--dask",
+                                                                     "local:2", "--codebook", str(original),
+                                                                     "--quiet"],
+                         xdg="xdg_dask2")
         second = _measure("ptce-nlp code, edited codebook", ["code", str(folder), "--out", str(work / "o3"),
                                                              "--cache-dir", str(cache1), "--codebook", str(edited),
                                                              "--quiet"])
@@ -165,6 +174,7 @@ def main() -> None:
         rows = [
             ("full pipeline / code first run", full["seconds"] / first["seconds"], ">= 2.0"),
             ("code first run / code --jobs 2", first["seconds"] / jobs2["seconds"], "> 1.0"),
+            ("code first run / code --dask local:2", first["seconds"] / dask2["seconds"], "> 1.0"),
             ("code first run / bare pass (overhead)", first["seconds"] / bare["seconds"], "<= 1.15"),
             ("code first run / second run, edited codebook", first["seconds"] / second["seconds"], ">= 10"),
             ("warm re-code, hybrid / lexicon only", second["seconds"] / lexicon_only["seconds"], "<= 1.10"),
@@ -175,8 +185,24 @@ def main() -> None:
         print(f"{'peak memory, code first run (MB)':<48} {first['peak_mb']:9.0f}   < 1536")
         print(f"{'peak memory, code --jobs 2 (MB, largest process)':<48} {jobs2['peak_mb']:9.0f}")
         print(f"{'throughput, code first run (tokens/s)':<48} {tokens / first['seconds']:9.0f}")
+        print(f"{'throughput, code --jobs 2 (tokens/s)':<48} {tokens / jobs2['seconds']:9.0f}")
+        print(f"{'throughput, code --dask local:2 (tokens/s)':<48} {tokens / dask2['seconds']:9.0f}")
+        _plan(tokens, dask2["seconds"], second["seconds"], workers=2)
     finally:
         shutil.rmtree(work, ignore_errors=True)
+
+
+def _plan(tokens: int, dask_seconds: float, client_seconds: float, *, workers: int) -> None:
+    """Planned throughput of N Dask workers: the client's own work (reading, cleaning, coding, writing:
+    about a warm re-code) plus the parse shared by the workers at the rate one worker reached here."""
+    parse_seconds = max(dask_seconds - client_seconds, 1e-9)  # start-up and shutdown of the cluster included
+    per_worker = tokens / (workers * parse_seconds)
+    print(f"{'parse throughput of one worker (tokens/s)':<48} {per_worker:9.0f}")
+    print(f"{'client work (a warm re-code, s)':<48} {client_seconds:9.1f}")
+    print("planned throughput (tokens/s) = 1 / (client s per token + 1 / (N x one worker's rate)):")
+    for n in (4, 8, 16, 32, 64):
+        rate = 1 / (client_seconds / tokens + 1 / (n * per_worker))
+        print(f"  {n:>3} workers {rate:9.0f} tokens/s   10^7 tokens in {1e7 / rate / 60:6.1f} min")
 
 
 if __name__ == "__main__":
