@@ -202,3 +202,14 @@ def test_cli_bad_dask_value_is_a_usage_error(docs_dir, tmp_path):
                           capture_output=True, text=True, timeout=120)
     assert proc.returncode == 2 and "Invalid value for '--dask'" in proc.stderr
     assert not (tmp_path / "out").exists()
+
+
+def test_a_worker_with_another_pipeline_refuses_the_batch():
+    """A worker with another spaCy, model or toolkit version would give other parses: it says which differs."""
+    from ptce_nlp.engine import parse_batch
+    from ptce_nlp.errors import DaskError
+    from ptce_nlp.nlp import pipeline_settings
+
+    client_settings = {**pipeline_settings(), "model_version": "3.7.0"}
+    with pytest.raises(DaskError, match=r"model_version '3\.8\.0' != '3\.7\.0'"):
+        parse_batch(["Le pôle coopère."], client_settings, False, None)
