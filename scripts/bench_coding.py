@@ -15,9 +15,9 @@ loading, as a user's run does:
   so it is validated and its lemmas checked, as a user's file is);
 - ``code --jobs 2``: the same with two processes;
 - ``code --dask local:2``: the same on a local Dask cluster of two worker
-  processes (issue 13), cluster start-up and shutdown included; from it and
-  the warm re-code, the parse throughput of one worker and the planned
-  throughput of larger clusters;
+  processes (issue 13), cluster start-up and shutdown included; from it, the
+  bare pass (one worker's rate) and the warm re-code (the client's work), the
+  planned throughput of larger clusters;
 - ``code, edited codebook``: a second run with that file edited (one more
   pattern, written as lemmas), same caches: the extraction, cleaning and
   parse caches must serve every document, and the lemma check only looks
@@ -187,22 +187,35 @@ def main() -> None:
         print(f"{'throughput, code first run (tokens/s)':<48} {tokens / first['seconds']:9.0f}")
         print(f"{'throughput, code --jobs 2 (tokens/s)':<48} {tokens / jobs2['seconds']:9.0f}")
         print(f"{'throughput, code --dask local:2 (tokens/s)':<48} {tokens / dask2['seconds']:9.0f}")
-        _plan(tokens, dask2["seconds"], second["seconds"], workers=2)
+        _plan(tokens, bare_seconds=bare["seconds"], client_seconds=second["seconds"], dask_seconds=dask2["seconds"],
+              workers=2)
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
 
-def _plan(tokens: int, dask_seconds: float, client_seconds: float, *, workers: int) -> None:
-    """Planned throughput of N Dask workers: the client's own work (reading, cleaning, coding, writing:
-    about a warm re-code) plus the parse shared by the workers at the rate one worker reached here."""
-    parse_seconds = max(dask_seconds - client_seconds, 1e-9)  # start-up and shutdown of the cluster included
-    per_worker = tokens / (workers * parse_seconds)
-    print(f"{'parse throughput of one worker (tokens/s)':<48} {per_worker:9.0f}")
-    print(f"{'client work (a warm re-code, s)':<48} {client_seconds:9.1f}")
-    print("planned throughput (tokens/s) = 1 / (client s per token + 1 / (N x one worker's rate)):")
-    for n in (4, 8, 16, 32, 64):
-        rate = 1 / (client_seconds / tokens + 1 / (n * per_worker))
-        print(f"  {n:>3} workers {rate:9.0f} tokens/s   10^7 tokens in {1e7 / rate / 60:6.1f} min")
+def _plan(tokens: int, *, bare_seconds: float, client_seconds: float, dask_seconds: float, workers: int) -> None:
+    """Planned throughput of N Dask workers, from three measurements of this run.
+
+    A worker does what the bare pass does (parse with the coding components, model loading included): its
+    rate is ``tokens / bare_seconds``. The client does the rest (reading, cleaning, coding, writing),
+    about what a warm re-code does: ``client_seconds`` for these tokens, per token whatever the cluster.
+    What the local cluster run took beyond both (starting and stopping the processes, a model load per
+    worker, the two cores shared) is its overhead. A corpus of T tokens on N workers then takes about
+    ``overhead + T * client_seconds / tokens + T / (N * rate)``.
+    """
+    rate = tokens / bare_seconds
+    per_token = client_seconds / tokens
+    overhead = max(0.0, dask_seconds - client_seconds - tokens / (workers * rate))
+    print(f"{'one worker (the bare pass), tokens/s':<48} {rate:9.0f}")
+    print(f"{'client work (a warm re-code), tokens/s':<48} {1 / per_token:9.0f}")
+    print(f"{f'overhead of local:{workers} (start, stop, model loads), s':<48} {overhead:9.1f}")
+    print("planned: overhead + T x client s/token + T / (N x one worker's rate)")
+    for n in (2, 4, 8, 16, 32, 64):
+        cells = []
+        for total in (1e6, 1e7):
+            seconds = overhead + total * per_token + total / (n * rate)
+            cells.append(f"10^{len(str(int(total))) - 1} tokens {seconds / 60:6.1f} min ({total / seconds:6.0f} tokens/s)")
+        print(f"  {n:>3} workers   " + "   ".join(cells))
 
 
 if __name__ == "__main__":
