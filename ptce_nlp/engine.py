@@ -134,14 +134,18 @@ class DaskEngine:
         if kind == "local":
             from distributed import LocalCluster
 
-            cluster = LocalCluster(n_workers=int(value), threads_per_worker=1, processes=True,
-                                   host="127.0.0.1", dashboard_address=None, silence_logs=logging.ERROR)
-            try:
-                client = Client(cluster, timeout=timeout)
-            except BaseException:
-                cluster.close()
-                raise
-            engine = cls(client, cluster.scheduler_address, cluster=cluster)
+            with _signals_deferred() as received:  # a half-started cluster cannot be stopped cleanly
+                cluster = LocalCluster(n_workers=int(value), threads_per_worker=1, processes=True,
+                                       host="127.0.0.1", dashboard_address=None, silence_logs=logging.ERROR)
+                try:
+                    client = Client(cluster, timeout=timeout)
+                except BaseException:
+                    cluster.close()
+                    raise
+                engine = cls(client, cluster.scheduler_address, cluster=cluster)
+            if received:  # Ctrl-C or SIGTERM while it started: stop it, then act on the signal
+                engine.close()
+                os.kill(os.getpid(), received[0])
         else:
             address = str(value)
             _probe(address, timeout)
@@ -318,6 +322,28 @@ def parse_batch(texts: list[str], settings: dict, ner: bool, cache_dir: str | No
 
 
 # ---------------------------------------------------------------------- connection helpers
+
+@contextlib.contextmanager
+def _signals_deferred():
+    """SIGINT and SIGTERM received in the block are recorded (yielded list) instead of acted on.
+
+    Outside the main thread (where handlers cannot be set) the block runs as it is.
+    """
+    import signal
+
+    received: list[int] = []
+    wanted = (signal.SIGINT, signal.SIGTERM)
+    try:
+        previous = {s: signal.signal(s, lambda signum, frame: received.append(signum)) for s in wanted}
+    except ValueError:  # not the main thread
+        yield received
+        return
+    try:
+        yield received
+    finally:
+        for s, handler in previous.items():
+            signal.signal(s, handler if handler is not None else signal.SIG_DFL)
+
 
 def _seconds(value) -> float:
     from dask.utils import parse_timedelta

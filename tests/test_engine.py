@@ -52,13 +52,27 @@ def engine():
     me = psutil.Process()
     before = {p.pid for p in me.children(recursive=True)}
     eng = DaskEngine.connect("local:2")
-    workers = [p for p in me.children(recursive=True) if p.pid not in before  # not multiprocessing's tracker
-               and not any("resource_tracker" in part for part in p.cmdline())]
+    workers = [p for p in _processes(me) if p.pid not in before]
     assert len(eng.client.scheduler_info()["workers"]) == 2
     yield eng
     eng.close()
     gone, alive = psutil.wait_procs([p for p in workers if p.is_running()], timeout=20)
     assert alive == [], "the local cluster left processes behind"
+
+
+def _processes(parent) -> list:
+    """The live descendants of a process, but multiprocessing's resource tracker (it lives as long as its
+    parent, whatever the cluster does)."""
+    import psutil
+
+    out = []
+    for p in parent.children(recursive=True):
+        try:
+            if p.status() != psutil.STATUS_ZOMBIE and not any("resource_tracker" in a for a in p.cmdline()):
+                out.append(p)
+        except psutil.Error:  # gone meanwhile
+            pass
+    return out
 
 
 @pytest.fixture(scope="module")
@@ -213,3 +227,29 @@ def test_a_worker_with_another_pipeline_refuses_the_batch():
     client_settings = {**pipeline_settings(), "model_version": "3.7.0"}
     with pytest.raises(DaskError, match=r"model_version '3\.8\.0' != '3\.7\.0'"):
         parse_batch(["Le pôle coopère."], client_settings, False, None)
+
+
+def test_sigterm_during_a_local_cluster_run_leaves_no_process_and_no_output(docs_dir, tmp_path):
+    """SIGTERM while local:2 starts: exit 143, the usual line only, no process left, nothing written."""
+    import psutil
+
+    out = tmp_path / "out"
+    proc = subprocess.Popen([*CLI, "code", str(docs_dir), "--out", str(out), "--cache-dir", str(tmp_path / "c"),
+                             "-q", "--dask", "local:2"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        parent = psutil.Process(proc.pid)
+        deadline, family = time.monotonic() + 120, []
+        while time.monotonic() < deadline and len(family) < 2:  # the two workers (the nannies are in the client)
+            family = _processes(parent)
+            time.sleep(0.2)
+        assert len(family) == 2, family
+        time.sleep(0.3)  # the cluster is still starting: distributed alone printed tracebacks at exit
+        proc.send_signal(signal.SIGTERM)
+        _, stderr = proc.communicate(timeout=120)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 143
+    assert stderr.strip().splitlines()[-1] == "Error: terminated (SIGTERM); no partial output was left behind"
+    _, alive = psutil.wait_procs(family, timeout=20)
+    assert alive == [] and not out.exists()
