@@ -8,8 +8,8 @@ Exit codes (``ptce-nlp --help`` and the README list them):
 2     usage error (unknown option, missing argument, bad value, an
       output that is, holds or lies inside an input); nothing written
 3     some inputs failed; outputs were written for the others
-4     no usable input (invalid manifest, or every file failed);
-      nothing was written
+4     no usable input (invalid manifest, or every file failed), or
+      the Dask cluster of --dask is unreachable; nothing was written
 5     outputs could not be written (full disk, read-only...); the
       previous outputs are unchanged
 130   interrupted (Ctrl-C); no partial output is left
@@ -40,7 +40,8 @@ Exit codes:
   1    internal error (please report it)
   2    usage error (or an output among the inputs); nothing written
   3    some inputs failed (listed); outputs written for the others
-  4    no usable input (invalid manifest or every file failed)
+  4    no usable input (invalid manifest or every file failed),
+       or the --dask scheduler unreachable; nothing written
   5    outputs could not be written (disk full...); previous kept
   130  interrupted; no partial output left
   143  terminated (SIGTERM); no partial output left
@@ -50,8 +51,26 @@ Exit codes:
 _WRITE_ERRNOS = (errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EFBIG)
 
 
+_DASK = "ptce_nlp.dask"
+
+
+class _Command(click.Command):
+    """A command that runs inside the Dask engine given with ``--dask`` (unreachable: exit 4, nothing written)."""
+
+    def invoke(self, ctx: click.Context):
+        spec = ctx.meta.get(_DASK)  # set by --dask (_dask_option)
+        if spec is None:
+            return super().invoke(ctx)
+        from .engine import DaskEngine
+
+        with DaskEngine.connect(spec):
+            return super().invoke(ctx)
+
+
 class _Cli(click.Group):
     """A group that turns library errors into one-line ``Error:`` messages."""
+
+    command_class = _Command
 
     def invoke(self, ctx: click.Context):
         previous = _terminate_cleanly()
@@ -238,9 +257,31 @@ def _codebook_option(f):
     f = click.option("--no-cache", is_flag=True, help="Parse everything again and write nothing to the cache.")(f)
     f = click.option("--jobs", "-j", default=1, show_default=True, type=click.IntRange(min=1),
                      help="Processes for parsing (spaCy n_process).")(f)
+    f = _dask_option(f)
     f = click.option("--accent-insensitive", is_flag=True, help="Match lemmas without regard to accents.")(f)
     f = click.option("--quiet", "-q", is_flag=True, help="No progress bar, no summary (errors still shown).")(f)
     return f
+
+
+def _dask_option(f):
+    """``--dask ADDRESS|local:N``: parse on a Dask cluster. Checked here (exit 2); the connection is opened by
+    :class:`_Command` before the command reads or writes anything, and closed after it."""
+
+    def check(ctx, param, value):
+        if value is not None:
+            from .engine import parse_spec
+            from .errors import DaskSpecError
+
+            try:
+                parse_spec(value)
+            except DaskSpecError as exc:
+                raise click.BadParameter(exc.reason) from None
+            ctx.meta[_DASK] = value
+
+    return click.option("--dask", metavar="ADDRESS|local:N", default=None, expose_value=False, callback=check,
+                        help="Parse on a Dask cluster: a scheduler address (tcp://HOST:PORT) or local:N (N "
+                             "worker processes on this machine); --jobs is then unused. See the README, "
+                             "\"Running on a Dask cluster\".")(f)
 
 
 def _coder_options(f):
@@ -528,6 +569,7 @@ def topics(paths, out_dir, model_dir, unit, k_min, k_max, k_fixed, seed, codeboo
 @click.option("--cache-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Parse cache folder (default: the per-user cache, ~/.cache/ptce_nlp).")
 @click.option("--no-cache", is_flag=True, help="Parse everything again and write nothing to the cache.")
+@_dask_option
 @click.option("--jobs", "-j", default=1, show_default=True, type=click.IntRange(min=1),
               help="Processes for parsing (spaCy n_process).")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar, no summary (errors still shown).")

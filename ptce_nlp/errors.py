@@ -112,3 +112,26 @@ class TableRowError(InputFileError):
     def __init__(self, path: object, line: int, reason: str) -> None:
         self.line = line
         super().__init__(path, f"line {line}: {reason}")
+
+
+class DaskError(PtceError):
+    """The Dask cluster given with ``--dask`` cannot be used (unreachable, lost, workers that differ).
+
+    The CLI reports it with exit code 4: nothing is written.
+    """
+
+
+class DaskSpecError(DaskError):
+    """A ``--dask`` value that is neither ``local:N`` nor a scheduler address ``tcp://HOST:PORT``."""
+
+    def __init__(self, spec: str, reason: str) -> None:
+        self.spec, self.reason = spec, reason
+        super().__init__(f"--dask {spec!r}: {reason}")
+
+
+class SchedulerUnreachableError(DaskError):
+    """Nothing answers at the scheduler address: ``dask scheduler tcp://...: unreachable (reason)``."""
+
+    def __init__(self, address: str, reason: str) -> None:
+        self.address, self.reason = address, reason
+        super().__init__(f"dask scheduler {address}: unreachable ({reason})")

@@ -19,6 +19,7 @@ fresh parse.
 from __future__ import annotations
 
 import functools
+import os
 from importlib import metadata
 from pathlib import Path
 from typing import Callable, Sequence
@@ -26,6 +27,7 @@ from typing import Callable, Sequence
 import numpy as np
 
 from .cache import KeyedStore, default_cache_dir
+from .engine import active_engine
 from .errors import PtceError
 from .lexicon import model_lookups, verb_lemmas
 
@@ -288,6 +290,18 @@ def parse_texts(texts: Sequence[str], *, cache_dir: str | Path | None = None, us
     done = stats["cached"]
     if progress is not None and done:
         progress(done)
+    engine = active_engine() if missing else None
+    if engine is not None:  # parsed on a Dask cluster, restored into the cached parses' vocab (ptce_nlp.engine)
+        remote = engine.parse([texts[i] for i in missing], vocab=vocab, ner=ner,
+                              cache_dir=os.path.abspath(cache_dir or default_cache_dir()) if cache is not None else None)
+        for i, doc in zip(missing, remote):
+            docs[i] = doc
+            if cache is not None and not cache.path(texts[i]).exists():  # the workers do not share the folder
+                cache.save(doc)
+            done += 1
+            if progress is not None:
+                progress(done)
+        missing = []
     if missing:
         nlp = load_nlp(ner=ner)
         stats["model_loaded"] = True

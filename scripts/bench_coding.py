@@ -14,6 +14,10 @@ loading, as a user's run does:
   the codebook as a researcher's own YAML file (a copy of the shipped one,
   so it is validated and its lemmas checked, as a user's file is);
 - ``code --jobs 2``: the same with two processes;
+- ``code --dask local:2``: the same on a local Dask cluster of two worker
+  processes (issue 13), cluster start-up and shutdown included; from it, the
+  bare pass (one worker's rate) and the warm re-code (the client's work), the
+  planned throughput of larger clusters;
 - ``code, edited codebook``: a second run with that file edited (one more
   pattern, written as lemmas), same caches: the extraction, cleaning and
   parse caches must serve every document, and the lemma check only looks
@@ -152,6 +156,11 @@ def main() -> None:
                                                                "--cache-dir", str(cache2), "--jobs", "2",
                                                                "--codebook", str(original), "--quiet"],
                          xdg="xdg_jobs2")  # a cold user cache of its own, as the first run had
+        dask2 = _measure("ptce-nlp code --dask local:2, first run", ["code", str(folder), "--out", str(work / "o5"),
+                                                                     "--cache-dir", str(work / "cache5"), "--dask",
+                                                                     "local:2", "--codebook", str(original),
+                                                                     "--quiet"],
+                         xdg="xdg_dask2")
         second = _measure("ptce-nlp code, edited codebook", ["code", str(folder), "--out", str(work / "o3"),
                                                              "--cache-dir", str(cache1), "--codebook", str(edited),
                                                              "--quiet"])
@@ -165,6 +174,7 @@ def main() -> None:
         rows = [
             ("full pipeline / code first run", full["seconds"] / first["seconds"], ">= 2.0"),
             ("code first run / code --jobs 2", first["seconds"] / jobs2["seconds"], "> 1.0"),
+            ("code first run / code --dask local:2", first["seconds"] / dask2["seconds"], "> 1.0"),
             ("code first run / bare pass (overhead)", first["seconds"] / bare["seconds"], "<= 1.15"),
             ("code first run / second run, edited codebook", first["seconds"] / second["seconds"], ">= 10"),
             ("warm re-code, hybrid / lexicon only", second["seconds"] / lexicon_only["seconds"], "<= 1.10"),
@@ -175,8 +185,37 @@ def main() -> None:
         print(f"{'peak memory, code first run (MB)':<48} {first['peak_mb']:9.0f}   < 1536")
         print(f"{'peak memory, code --jobs 2 (MB, largest process)':<48} {jobs2['peak_mb']:9.0f}")
         print(f"{'throughput, code first run (tokens/s)':<48} {tokens / first['seconds']:9.0f}")
+        print(f"{'throughput, code --jobs 2 (tokens/s)':<48} {tokens / jobs2['seconds']:9.0f}")
+        print(f"{'throughput, code --dask local:2 (tokens/s)':<48} {tokens / dask2['seconds']:9.0f}")
+        _plan(tokens, bare_seconds=bare["seconds"], client_seconds=second["seconds"], dask_seconds=dask2["seconds"],
+              workers=2)
     finally:
         shutil.rmtree(work, ignore_errors=True)
+
+
+def _plan(tokens: int, *, bare_seconds: float, client_seconds: float, dask_seconds: float, workers: int) -> None:
+    """Planned throughput of N Dask workers, from three measurements of this run.
+
+    A worker does what the bare pass does (parse with the coding components, model loading included): its
+    rate is ``tokens / bare_seconds``. The client does the rest (reading, cleaning, coding, writing),
+    about what a warm re-code does: ``client_seconds`` for these tokens, per token whatever the cluster.
+    What the local cluster run took beyond both (starting and stopping the processes, a model load per
+    worker, the two cores shared) is its overhead. A corpus of T tokens on N workers then takes about
+    ``overhead + T * client_seconds / tokens + T / (N * rate)``.
+    """
+    rate = tokens / bare_seconds
+    per_token = client_seconds / tokens
+    overhead = max(0.0, dask_seconds - client_seconds - tokens / (workers * rate))
+    print(f"{'one worker (the bare pass), tokens/s':<48} {rate:9.0f}")
+    print(f"{'client work (a warm re-code), tokens/s':<48} {1 / per_token:9.0f}")
+    print(f"{f'overhead of local:{workers} (start, stop, model loads), s':<48} {overhead:9.1f}")
+    print("planned: overhead + T x client s/token + T / (N x one worker's rate)")
+    for n in (2, 4, 8, 16, 32, 64):
+        cells = []
+        for total in (1e6, 1e7):
+            seconds = overhead + total * per_token + total / (n * rate)
+            cells.append(f"10^{len(str(int(total))) - 1} tokens {seconds / 60:6.1f} min ({total / seconds:6.0f} tokens/s)")
+        print(f"  {n:>3} workers   " + "   ".join(cells))
 
 
 if __name__ == "__main__":
