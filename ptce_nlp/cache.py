@@ -51,10 +51,18 @@ class KeyedStore:
         File name suffix of the entries.
     """
 
+    #: Every entry starts with this mark and the SHA-256 of what follows: a damaged entry is detected.
+    MAGIC = b"PTCE\x01"
+    #: Part of every key: entries of an earlier layout (no checksum) are misses, not damaged entries.
+    LAYOUT = 2
+
     def __init__(self, directory: str | Path, namespace: str, salt: dict, *, suffix: str) -> None:
         self.directory = Path(directory) / namespace
         self.suffix = suffix
-        self._salt = json.dumps(salt, sort_keys=True, ensure_ascii=False).encode("utf-8")
+        self._salt = json.dumps({**salt, "store_layout": self.LAYOUT}, sort_keys=True,
+                                ensure_ascii=False).encode("utf-8")
+        #: Entries found damaged (bad checksum, truncated, unreadable) since this store was made: each is a miss.
+        self.damaged = 0
 
     def key(self, material: bytes) -> str:
         digest = hashlib.sha256(self._salt)
@@ -67,13 +75,23 @@ class KeyedStore:
         return self.directory / k[:2] / f"{k}{self.suffix}"
 
     def get(self, material: bytes) -> bytes | None:
+        """The payload stored for ``material``, or None: absent, or damaged (then counted in :attr:`damaged`)."""
         try:
-            return self.path(material).read_bytes()
-        except OSError:
+            data = self.path(material).read_bytes()
+        except FileNotFoundError:
             return None
+        except OSError:
+            self.damaged += 1
+            return None
+        head = len(self.MAGIC) + 32
+        if data[:len(self.MAGIC)] != self.MAGIC or hashlib.sha256(data[head:]).digest() != data[len(self.MAGIC):head]:
+            self.damaged += 1
+            return None
+        return data[head:]
 
     def put(self, material: bytes, payload: bytes) -> None:
         with atomic_write(self.path(material), "wb", durable=False) as fh:
+            fh.write(self.MAGIC + hashlib.sha256(payload).digest())
             fh.write(payload)
 
 

@@ -291,6 +291,14 @@ def _read_inputs(paths, quiet: bool, *, cache_dir=None, no_cache: bool = False, 
     return documents, failures
 
 
+def _damaged_note(stats: dict) -> str:
+    """``; N damaged cache entries ...`` for a summary line, or nothing."""
+    n = int(stats.get("damaged", 0))
+    if not n:
+        return ""
+    return f"; {n} damaged cache entr{'y' if n == 1 else 'ies'} found (checksum) and made again"
+
+
 def _code_corpus(documents, book, *, cache_dir, no_cache, jobs, accent_insensitive, quiet, count_reported=False):
     from tqdm import tqdm
 
@@ -383,7 +391,8 @@ def code(paths, out_dir, table, id_col, text_col, codebook_path, cache_dir, no_c
         n_scored = int(scored_mask(result.coded, count_reported=count_reported).sum()) if len(result.coded) else 0
         click.echo(f"Coded {len(documents)} document(s): {len(result.coded)} matches ({n_scored} counted, "
                    f"{len(result.coded) - n_scored} negated, contrast or reported); {len(sentences)} sentences; "
-                   f"parsed {result.stats['parsed']}, from cache {result.stats['cached']}.", err=True)
+                   f"parsed {result.stats['parsed']}, from cache {result.stats['cached']}"
+                   f"{_damaged_note(result.stats)}.", err=True)
         click.echo(f"Wrote {out_dir / 'coded_segments.csv'}, {out_dir / 'code_counts.csv'}, "
                    f"{out_dir / 'coded_sentences.csv'}", err=True)
     if failures:
@@ -951,7 +960,7 @@ def run_command(paths, out_dir, seed, max_file_mb, model_dir, fit, codebook_path
                    f"paragraphs, {stats['sentences']} sentences.", err=True)
         click.echo(f"Coded {stats['matches']} match(es): {stats['counted']} counted, "
                    f"{stats['matches'] - stats['counted']} negated, contrast or reported; "
-                   f"{stats['sentences_coded']} sentence(s) with a category.", err=True)
+                   f"{stats['sentences_coded']} sentence(s) with a category{_damaged_note(stats)}.", err=True)
         click.echo(f"Report: {result.report_path} (open it in a browser); tables and figures in {result.out_dir}/",
                    err=True)
     if result.failures:
