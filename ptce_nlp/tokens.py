@@ -4,14 +4,12 @@ A spaCy ``Doc`` costs about a kilobyte a token once its Python objects are built
 of the parse only needs, per token, its character offset, its text, lower case, lemma and part of speech,
 the sentence start and four lexical flags. :class:`TokenArrays` holds exactly that as numpy arrays over a
 per-document table of distinct strings (about 20 bytes a token), is built once from a fresh parse
-(:meth:`TokenArrays.from_doc`) and is stored in the cache as NPZ (no pickle), so that a warm run (an edited
+(:meth:`TokenArrays.from_doc`) and is stored in the cache as raw arrays with a JSON header (no pickle), so that a warm run (an edited
 codebook) reads it back without importing spaCy nor rebuilding any ``Doc``.
 """
 
 from __future__ import annotations
 
-import io
-import zipfile
 from dataclasses import dataclass
 
 import numpy as np
@@ -113,34 +111,36 @@ class TokenArrays:
     # ------------------------------------------------------------------ storing
 
     def to_bytes(self) -> bytes:
-        """NPZ bytes (no pickle): the strings as one UTF-8 blob with code-point offsets."""
-        joined = "".join(self.strings)
+        """Raw arrays with a JSON header (:func:`ptce_nlp.cache.pack_arrays`, no pickle); the strings as one
+        UTF-8 blob with code-point offsets."""
+        from .cache import pack_arrays
+
         offsets = np.zeros(len(self.strings) + 1, dtype=np.int64)
         np.cumsum([len(s) for s in self.strings], out=offsets[1:])
-        buffer = io.BytesIO()
-        np.savez(buffer, blob=np.frombuffer(joined.encode("utf-8", "surrogatepass"), dtype=np.uint8),
-                 offsets=offsets, idx=self.idx, text=self.text, lower=self.lower, lemma=self.lemma, pos=self.pos,
-                 flags=self.flags)
-        return buffer.getvalue()
+        blob = np.frombuffer("".join(self.strings).encode("utf-8", "surrogatepass"), dtype=np.uint8)
+        return pack_arrays({"blob": blob, "offsets": offsets, "idx": self.idx, "text": self.text,
+                            "lower": self.lower, "lemma": self.lemma, "pos": self.pos, "flags": self.flags})
 
     @classmethod
     def from_bytes(cls, payload: bytes) -> "TokenArrays":
         """Read :meth:`to_bytes` back; :class:`DamagedEntry` when the bytes are not a consistent entry."""
+        from .cache import unpack_arrays
+
         try:
-            with np.load(io.BytesIO(payload), allow_pickle=False) as npz:
-                joined = npz["blob"].tobytes().decode("utf-8", "surrogatepass")
-                offsets = npz["offsets"].tolist()
-                columns = {k: npz[k] for k in ("idx", "text", "lower", "lemma", "pos", "flags")}
-        except (ValueError, KeyError, OSError, UnicodeDecodeError, zipfile.BadZipFile, EOFError) as exc:
+            arrays = unpack_arrays(payload)
+            joined = arrays["blob"].tobytes().decode("utf-8", "surrogatepass")
+            offsets = arrays["offsets"].tolist()
+            columns = {k: arrays[k] for k in ("idx", "text", "lower", "lemma", "pos", "flags")}
+        except (ValueError, KeyError, UnicodeDecodeError) as exc:
             raise DamagedEntry(str(exc)) from None
         if not offsets or offsets[0] != 0 or offsets[-1] != len(joined):
             raise DamagedEntry("string table does not match its offsets")
         strings = [joined[a:b] for a, b in zip(offsets, offsets[1:])]
         n = len(columns["idx"])
         for name, values in columns.items():
-            if values.ndim != 1 or len(values) != n:
-                raise DamagedEntry(f"column {name} has the wrong shape")
-            if name != "idx" and name != "flags" and n and (values.min() < 0 or values.max() >= len(strings)):
+            if len(values) != n:
+                raise DamagedEntry(f"column {name} has the wrong length")
+            if name not in ("idx", "flags") and n and (values.min() < 0 or values.max() >= len(strings)):
                 raise DamagedEntry(f"column {name} points outside the string table")
         return cls(strings, columns["idx"].astype(np.int32), columns["text"].astype(np.int32),
                    columns["lower"].astype(np.int32), columns["lemma"].astype(np.int32),

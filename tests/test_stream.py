@@ -29,6 +29,16 @@ GOLDEN_CODE = {
 }
 
 
+#: The same for ``ptce-nlp code`` on the two seed articles and the bundled corpus (hashes only: the project never
+#: holds the articles' text); checked when ``../shared/seeds/`` holds these two files.
+GOLDEN_SEEDS = {
+    "coded_segments.csv": "0b736145244c1430dcf3ea36efcfcdc62c6d091f4527fb0fb3b8954b6c387ec9",
+    "code_counts.csv": "438e5ebb0756aa343e1b178eb4fee4709cfd397f656d0f459f6d2ecf74bae15d",
+    "coded_sentences.csv": "333d35202f1713d3794754ac995adb226345a8fbdb48b7dfa2ac1740c23f4851",
+}
+SEED_NAMES = ["000_fc7c8edcc120d478.txt", "001_44e51539205ad2c3.txt"]
+
+
 def _digests(folder) -> dict[str, str]:
     return {name: hashlib.sha256((folder / name).read_bytes()).hexdigest() for name in GOLDEN_CODE}
 
@@ -80,6 +90,14 @@ def test_code_cold_and_warm_write_the_outputs_of_before(tmp_path):
     assert "parsed 0, from cache 33." in result.output
 
 
+@pytest.mark.skipif([p.name for p in SEED_FILES] != SEED_NAMES, reason="the two seed articles are not there")
+def test_code_on_the_seed_articles_writes_the_outputs_of_before(tmp_path):
+    result = CliRunner().invoke(main, ["code", *map(str, SEED_FILES), str(CORPUS), "--out", str(tmp_path / "o"),
+                                       "--cache-dir", str(tmp_path / "c"), "-q"])
+    assert result.exit_code == 0, result.output
+    assert _digests(tmp_path / "o") == GOLDEN_SEEDS
+
+
 def test_warm_run_imports_no_spacy_and_holds_no_parse(tmp_path):
     """A warm re-code with the lexicon alone reads token arrays: spaCy is never imported."""
     import subprocess
@@ -109,7 +127,7 @@ def test_parsed_documents_keep_only_what_the_cache_cannot_give_back(tmp_path):
 
 
 def _entries(cache, kind):
-    return sorted((cache / kind).rglob("*.npz"))
+    return sorted((cache / kind).rglob("*.arr"))
 
 
 @pytest.mark.parametrize("kind", ["tokens", "cleaned"])
