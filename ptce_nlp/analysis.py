@@ -369,6 +369,83 @@ def code_documents(documents: Sequence[Document], codebook: Codebook, *, cache_d
     return CodingResult(parsed, coded, counts, stats)
 
 
+#: Documents per batch of :func:`write_coding`: their tables are written, then dropped.
+WRITE_BATCH = 200
+
+
+def has_lone_cr(documents: Sequence[Document]) -> bool:
+    """Whether a document's text, id or metadata holds a ``\\r`` not followed by ``\\n``: a table with such a cell
+    is written with every text cell quoted (:func:`ptce_nlp.io.write_csv`), which only a whole table can decide."""
+    def lone(value: object) -> bool:
+        return isinstance(value, str) and "\r" in value and "\r" in value.replace("\r\n", "")
+
+    return any(lone(d.text) or lone(d.doc_id) or any(lone(v) for v in d.metadata.values()) for d in documents)
+
+
+def write_coding(documents: Sequence[Document], codebook: Codebook, paths: dict[str, Path], *, sentence_coder=None,
+                 cache_dir: str | Path | None = None, jobs: int = 1, accent_insensitive: bool = False,
+                 count_reported: bool = False, progress: Callable[[int], None] | None = None,
+                 batch: int | None = None) -> dict:
+    """Code documents and write ``coded_segments``, ``code_counts`` and ``coded_sentences`` as they go.
+
+    The same bytes as :func:`code_documents` then :func:`ptce_nlp.io.write_csv` of each table, in bounded
+    memory: documents are coded as they are parsed and their rows written by batches of ``batch``
+    (default :data:`WRITE_BATCH`) documents, in document order; nothing of the whole corpus is held but the documents and one small
+    object per document. Needs the cache (documents are read back from it) and no lone ``\\r`` in the
+    tables (:func:`has_lone_cr`). ``paths``: ``{"coded": ..., "counts": ..., "sentences": ...}``, written
+    with :func:`ptce_nlp.io.atomic_write` (inside the caller's ``all_or_nothing`` block, they replace
+    their targets together). Returns the run's stats plus ``matches``, ``counted`` and ``sentences``.
+    """
+    import contextlib
+
+    from .classify import hybrid_sentences, sentence_columns
+    from .io import atomic_write
+
+    batch = batch or WRITE_BATCH
+    coder = _DocumentCoder(codebook, accent_insensitive=accent_insensitive)
+    stats: dict = {}
+    totals = {"matches": 0, "counted": 0, "sentences": 0}
+    parsed: list = [None] * len(documents)
+    columns = {"coded": CODED_COLUMNS, "counts": COUNT_COLUMNS, "sentences": sentence_columns()}
+    with contextlib.ExitStack() as stack:
+        files = {k: stack.enter_context(atomic_write(paths[k])) for k in ("coded", "counts", "sentences")}
+
+        def write(kind: str, frame: pd.DataFrame, header: bool = False) -> None:
+            frame.to_csv(files[kind], index=False, header=header, lineterminator="\n")
+
+        for kind, names in columns.items():
+            write(kind, pd.DataFrame(columns=names), header=True)
+        pending: list[ParsedDocument] = []
+        rows: list[tuple] = []
+        next_i = 0
+
+        def flush() -> None:
+            coded = pd.DataFrame(rows, columns=CODED_COLUMNS)
+            write("coded", coded)
+            write("counts", document_counts(pending, coded, codebook, count_reported=count_reported))
+            sentences = hybrid_sentences(pending, coded, sentence_coder)
+            write("sentences", sentences)
+            totals["matches"] += len(coded)
+            totals["counted"] += int(scored_mask(coded, count_reported=count_reported).sum()) if len(coded) else 0
+            totals["sentences"] += len(sentences)
+            pending.clear()
+            rows.clear()
+
+        for i, p in iter_parsed(documents, cache_dir=cache_dir, jobs=jobs, progress=progress, stats=stats):
+            parsed[i] = p
+            while next_i < len(documents) and parsed[next_i] is not None:
+                q = parsed[next_i]
+                parsed[next_i] = True  # done: nothing kept
+                rows.extend(coder.rows(q))
+                pending.append(q)
+                next_i += 1
+                if len(pending) >= batch:
+                    flush()
+        if pending:
+            flush()
+    return {**stats, **totals}
+
+
 def document_counts(parsed: Sequence[ParsedDocument], coded: pd.DataFrame, codebook: Codebook, *,
                     count_reported: bool = False) -> pd.DataFrame:
     """Counts per document for every code and category (zeros included); ``n`` counts the :func:`scored_mask`

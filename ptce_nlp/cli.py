@@ -299,10 +299,14 @@ def _damaged_note(stats: dict) -> str:
     return f"; {n} damaged cache entr{'y' if n == 1 else 'ies'} found (checksum) and made again"
 
 
-def _code_corpus(documents, book, *, cache_dir, no_cache, jobs, accent_insensitive, quiet, count_reported=False):
+def _code_corpus(documents, book, *, cache_dir, no_cache, jobs, accent_insensitive, quiet, count_reported=False,
+                 out_dir=None, sentence_coder=None):
+    """The coding of documents with a progress bar; with ``out_dir``, the three tables written as documents are
+    coded (:func:`ptce_nlp.analysis.write_coding`, all or nothing) and the stats returned instead."""
     from tqdm import tqdm
 
-    from .analysis import code_documents
+    from .analysis import code_documents, write_coding
+    from .io import all_or_nothing
 
     bar = tqdm(total=len(documents), desc="Analyse spaCy", unit="doc", disable=quiet or None, file=sys.stderr,
                leave=False)
@@ -312,6 +316,13 @@ def _code_corpus(documents, book, *, cache_dir, no_cache, jobs, accent_insensiti
         bar.refresh()
 
     try:
+        if out_dir is not None:
+            paths = {"coded": out_dir / "coded_segments.csv", "counts": out_dir / "code_counts.csv",
+                     "sentences": out_dir / "coded_sentences.csv"}
+            with all_or_nothing():
+                return write_coding(documents, book, paths, sentence_coder=sentence_coder, cache_dir=cache_dir,
+                                    jobs=jobs, accent_insensitive=accent_insensitive,
+                                    count_reported=count_reported, progress=progress)
         return code_documents(documents, book, cache_dir=cache_dir, use_cache=not no_cache, jobs=jobs,
                               accent_insensitive=accent_insensitive, count_reported=count_reported,
                               progress=progress)
@@ -377,6 +388,23 @@ def code(paths, out_dir, table, id_col, text_col, codebook_path, cache_dir, no_c
     if not documents:
         _error("no document could be read; nothing written")
         ctx.exit(EXIT_NO_INPUT)
+    from .analysis import has_lone_cr
+
+    if not no_cache and not has_lone_cr(documents):  # streamed: tables written as documents are coded
+        stats = _code_corpus(documents, book, cache_dir=cache_dir, no_cache=no_cache, jobs=jobs,
+                             accent_insensitive=accent_insensitive, quiet=quiet, count_reported=count_reported,
+                             out_dir=out_dir, sentence_coder=sentence_coder)
+        if not quiet:
+            n, n_scored = stats["matches"], stats["counted"]
+            click.echo(f"Coded {len(documents)} document(s): {n} matches ({n_scored} counted, "
+                       f"{n - n_scored} negated, contrast or reported); {stats['sentences']} sentences; "
+                       f"parsed {stats['parsed']}, from cache {stats['cached']}{_damaged_note(stats)}.", err=True)
+            click.echo(f"Wrote {out_dir / 'coded_segments.csv'}, {out_dir / 'code_counts.csv'}, "
+                       f"{out_dir / 'coded_sentences.csv'}", err=True)
+        if failures:
+            click.echo(f"{len(failures)} input(s) failed, the others were coded.", err=True)
+            ctx.exit(EXIT_PARTIAL)
+        return
     result = _code_corpus(documents, book, cache_dir=cache_dir, no_cache=no_cache, jobs=jobs,
                           accent_insensitive=accent_insensitive, quiet=quiet, count_reported=count_reported)
     from .analysis import scored_mask

@@ -80,14 +80,39 @@ def test_token_arrays_round_trip_keep_every_column(corpus_docs):
     assert arrays.covers(doc.text)
 
 
-def test_code_cold_and_warm_write_the_outputs_of_before(tmp_path):
+def test_code_cold_and_warm_write_the_outputs_of_before(tmp_path, monkeypatch):
+    import ptce_nlp.analysis as analysis
+
     runner = CliRunner()
-    for name in ("cold", "warm"):
+    for name, batch in (("cold", None), ("warm", None), ("warm, batches of 4", 4), ("no cache", None)):
+        if batch:  # the tables written by batches of 4 documents (33 documents: 9 batches, the last of 1)
+            monkeypatch.setattr(analysis, "WRITE_BATCH", batch)
         out = tmp_path / name
-        result = runner.invoke(main, ["code", str(CORPUS), "--out", str(out), "--cache-dir", str(tmp_path / "c")])
+        cache = ["--no-cache"] if name == "no cache" else ["--cache-dir", str(tmp_path / "c")]
+        result = runner.invoke(main, ["code", str(CORPUS), "--out", str(out), *cache])
         assert result.exit_code == 0, result.output
         assert _digests(out) == GOLDEN_CODE, name
-    assert "parsed 0, from cache 33." in result.output
+        if name.startswith("warm"):
+            assert "parsed 0, from cache 33." in result.output
+
+
+def test_code_with_a_lone_carriage_return_writes_the_tables_whole(tmp_path):
+    """A cell with a lone \\r makes write_csv quote every text cell: that table is not streamed."""
+    from ptce_nlp.analysis import has_lone_cr
+    from ptce_nlp.types import Document
+
+    assert has_lone_cr([Document("a", "Une ligne.\rUne autre.", "txt")])
+    assert not has_lone_cr([Document("a", "Une ligne.\r\nUne autre.", "txt")])
+    folder = tmp_path / "in"
+    folder.mkdir()
+    (folder / "mac.txt").write_bytes("La coopération locale.\rLe pôle mutualise des moyens.".encode("utf-8"))
+    result = CliRunner().invoke(main, ["code", str(folder), "--out", str(tmp_path / "o"), "--cache-dir",
+                                       str(tmp_path / "c"), "--coder", "lexicon"])
+    assert result.exit_code == 0, result.output
+    import pandas as pd
+
+    coded = pd.read_csv(tmp_path / "o" / "coded_segments.csv")
+    assert "coopération" in set(coded["text"])
 
 
 @pytest.mark.skipif([p.name for p in SEED_FILES] != SEED_NAMES, reason="the two seed articles are not there")
