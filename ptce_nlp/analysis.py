@@ -436,6 +436,8 @@ def write_coding(documents: Sequence[Document], codebook: Codebook, paths: dict[
             while next_i < len(documents) and parsed[next_i] is not None:
                 q = parsed[next_i]
                 parsed[next_i] = True  # done: nothing kept
+                # the batch's documents hold their data until the batch is written (read and segmented once)
+                q = ParsedDocument(q.document, q.clean, q.segments, q.tokens, n_tokens=q.n_tokens)
                 rows.extend(coder.rows(q))
                 pending.append(q)
                 next_i += 1
