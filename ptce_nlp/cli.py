@@ -394,33 +394,24 @@ def code(paths, out_dir, table, id_col, text_col, codebook_path, cache_dir, no_c
         stats = _code_corpus(documents, book, cache_dir=cache_dir, no_cache=no_cache, jobs=jobs,
                              accent_insensitive=accent_insensitive, quiet=quiet, count_reported=count_reported,
                              out_dir=out_dir, sentence_coder=sentence_coder)
-        if not quiet:
-            n, n_scored = stats["matches"], stats["counted"]
-            click.echo(f"Coded {len(documents)} document(s): {n} matches ({n_scored} counted, "
-                       f"{n - n_scored} negated, contrast or reported); {stats['sentences']} sentences; "
-                       f"parsed {stats['parsed']}, from cache {stats['cached']}{_damaged_note(stats)}.", err=True)
-            click.echo(f"Wrote {out_dir / 'coded_segments.csv'}, {out_dir / 'code_counts.csv'}, "
-                       f"{out_dir / 'coded_sentences.csv'}", err=True)
-        if failures:
-            click.echo(f"{len(failures)} input(s) failed, the others were coded.", err=True)
-            ctx.exit(EXIT_PARTIAL)
-        return
-    result = _code_corpus(documents, book, cache_dir=cache_dir, no_cache=no_cache, jobs=jobs,
-                          accent_insensitive=accent_insensitive, quiet=quiet, count_reported=count_reported)
-    from .analysis import scored_mask
-    from .classify import hybrid_sentences
+    else:
+        result = _code_corpus(documents, book, cache_dir=cache_dir, no_cache=no_cache, jobs=jobs,
+                              accent_insensitive=accent_insensitive, quiet=quiet, count_reported=count_reported)
+        from .analysis import scored_mask
+        from .classify import hybrid_sentences
 
-    sentences = hybrid_sentences(result.parsed, result.coded, sentence_coder)
-    with all_or_nothing():
-        write_csv(result.coded, out_dir / "coded_segments.csv")
-        write_csv(result.counts, out_dir / "code_counts.csv")
-        write_csv(sentences, out_dir / "coded_sentences.csv")
-    if not quiet:
+        sentences = hybrid_sentences(result.parsed, result.coded, sentence_coder)
+        with all_or_nothing():
+            write_csv(result.coded, out_dir / "coded_segments.csv")
+            write_csv(result.counts, out_dir / "code_counts.csv")
+            write_csv(sentences, out_dir / "coded_sentences.csv")
         n_scored = int(scored_mask(result.coded, count_reported=count_reported).sum()) if len(result.coded) else 0
-        click.echo(f"Coded {len(documents)} document(s): {len(result.coded)} matches ({n_scored} counted, "
-                   f"{len(result.coded) - n_scored} negated, contrast or reported); {len(sentences)} sentences; "
-                   f"parsed {result.stats['parsed']}, from cache {result.stats['cached']}"
-                   f"{_damaged_note(result.stats)}.", err=True)
+        stats = {**result.stats, "matches": len(result.coded), "counted": n_scored, "sentences": len(sentences)}
+    if not quiet:
+        n, n_scored = stats["matches"], stats["counted"]
+        click.echo(f"Coded {len(documents)} document(s): {n} matches ({n_scored} counted, "
+                   f"{n - n_scored} negated, contrast or reported); {stats['sentences']} sentences; "
+                   f"parsed {stats['parsed']}, from cache {stats['cached']}{_damaged_note(stats)}.", err=True)
         click.echo(f"Wrote {out_dir / 'coded_segments.csv'}, {out_dir / 'code_counts.csv'}, "
                    f"{out_dir / 'coded_sentences.csv'}", err=True)
     if failures:
