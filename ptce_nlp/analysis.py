@@ -21,12 +21,13 @@ whose tables are pandas DataFrames:
 from __future__ import annotations
 
 import bisect
-import functools
+import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Sequence
 
+import numpy as np
 import pandas as pd
 
 from .cache import CleanCache, default_cache_dir
@@ -34,7 +35,6 @@ from .clean import CleanText, clean_text
 from .codebook import Codebook
 from .coding import Coder, token_key
 from .errors import PtceError
-from .nlp import parse_texts
 from .segment import segment_document
 from .tables import flags
 from .types import Document, Segment
@@ -53,35 +53,128 @@ class UnknownCodeError(PtceError):
     """A code, category or lemma asked for does not exist; the message lists close matches."""
 
 
-@dataclass
+#: Parsed documents whose cleaned text, segments and token arrays stay in memory when a cache backs them.
+RECENT_DOCUMENTS = 8
+
+
 class ParsedDocument:
-    """A document with its cleaned text, its segments and its spaCy parse."""
+    """A document with its cleaned text, its segments and its parse (:class:`~ptce_nlp.tokens.TokenArrays`).
 
-    document: Document
-    clean: CleanText
-    segments: list[Segment]
-    doc: object  # spacy.tokens.Doc of clean.text
+    When a cache backs the run, a ParsedDocument holds only its document and its word count: ``clean``,
+    ``segments`` and ``tokens`` are read back from the cache when asked (the last
+    :data:`RECENT_DOCUMENTS` asked for are kept), so a list of every parsed document of a corpus costs
+    little more than the documents themselves and consumers that go through it one document at a time
+    run in bounded memory. Without a cache (``use_cache=False``) everything is held.
+    """
 
-    @functools.cached_property
-    def _sentence_index(self) -> tuple[list[int], list[str]]:
-        sentences = [s for s in self.segments if s.kind == "sentence"]
-        return [s.start_char for s in sentences], [s.segment_id for s in sentences]
+    def __init__(self, document: Document, clean: CleanText | None = None, segments: list[Segment] | None = None,
+                 tokens=None, *, source: "_Source | None" = None, n_tokens: int | None = None) -> None:
+        self.document = document
+        self._clean, self._segments, self._tokens = clean, segments, tokens
+        self._source = source
+        self._n_tokens = n_tokens
+        self._n_sentences: int | None = None
+
+    def _recent(self) -> dict:
+        return self._source.recent(self) if self._source is not None else self.__dict__.setdefault("_held", {})
+
+    @property
+    def clean(self) -> CleanText:
+        if self._clean is not None:
+            return self._clean
+        entry = self._recent()
+        if "clean" not in entry:
+            entry["clean"] = self._source.clean(self.document)
+        return entry["clean"]
+
+    @property
+    def tokens(self):
+        """The parse's :class:`~ptce_nlp.tokens.TokenArrays` (offsets into ``clean.text``)."""
+        if self._tokens is not None:
+            return self._tokens
+        entry = self._recent()
+        if "tokens" not in entry:
+            entry["tokens"] = self._source.tokens(self.clean.text)
+        return entry["tokens"]
+
+    @property
+    def segments(self) -> list[Segment]:
+        if self._segments is not None:
+            return self._segments
+        entry = self._recent()
+        if "segments" not in entry:
+            entry["segments"] = segment_document(self.document, clean=self.clean)
+        return entry["segments"]
+
+    @segments.setter
+    def segments(self, value: list[Segment]) -> None:
+        self._segments = value
+        self._recent().pop("sentence_index", None)
+        self._n_sentences = None
+
+    def release(self) -> None:
+        """Drop what the cache can give back (called once a document has been coded)."""
+        if self._source is not None:
+            self._clean = self._tokens = None
 
     def sentence_at(self, start_char: int) -> str:
         """The id of the sentence holding ``start_char`` (an offset into the original text)."""
-        starts, ids = self._sentence_index
+        entry = self._recent()
+        if "sentence_index" not in entry:
+            sentences = [s for s in self.segments if s.kind == "sentence"]
+            entry["sentence_index"] = ([s.start_char for s in sentences], [s.segment_id for s in sentences])
+        starts, ids = entry["sentence_index"]
         i = bisect.bisect_right(starts, start_char) - 1
         return ids[i] if i >= 0 else ""
 
     @property
+    def n_sentences(self) -> int:
+        """Sentence segments of the document."""
+        if self._n_sentences is None:
+            self._n_sentences = sum(1 for s in self.segments if s.kind == "sentence")
+        return self._n_sentences
+
+    @property
     def n_tokens(self) -> int:
         """Words of the parse: tokens that are neither punctuation nor white space."""
-        from spacy.attrs import IS_PUNCT, IS_SPACE
+        if self._n_tokens is None:
+            self._n_tokens = self.tokens.n_words()
+        return self._n_tokens
 
-        if not len(self.doc):
-            return 0
-        flags = self.doc.to_array([IS_PUNCT, IS_SPACE])
-        return int((flags.sum(axis=1) == 0).sum())
+
+class _Source:
+    """Where the parsed documents of a run read their cleaned texts and token arrays back from."""
+
+    def __init__(self, clean_cache: CleanCache, token_cache, *, ner: bool = False) -> None:
+        from collections import OrderedDict
+
+        self.clean_cache, self.token_cache, self.ner = clean_cache, token_cache, ner
+        self._recent: OrderedDict[int, tuple[ParsedDocument, dict]] = OrderedDict()
+
+    def recent(self, p: ParsedDocument) -> dict:
+        key = id(p)
+        if key in self._recent:
+            self._recent.move_to_end(key)
+            return self._recent[key][1]
+        entry: dict = {}
+        self._recent[key] = (p, entry)
+        while len(self._recent) > RECENT_DOCUMENTS:
+            self._recent.popitem(last=False)
+        return entry
+
+    def clean(self, document: Document) -> CleanText:
+        clean = self.clean_cache.get(document.text)
+        return clean if clean is not None else clean_text(document.text)
+
+    def tokens(self, text: str):
+        tokens = self.token_cache.load(text)
+        if tokens is None:  # removed or damaged since it was written: parse it again
+            from .nlp import parse_iter
+            from .tokens import TokenArrays
+
+            tokens = TokenArrays.from_doc(next(parse_iter([text], ner=self.ner)))
+            self.token_cache.save(text, tokens)
+        return tokens
 
 
 @dataclass
@@ -98,23 +191,99 @@ def clean_documents(documents: Sequence[Document], *, cache_dir: str | Path | No
     if not use_cache:
         return [clean_text(d.text) for d in documents]
     cache = CleanCache(cache_dir or default_cache_dir())
-    out = []
-    for d in documents:
-        clean = cache.get(d.text)
-        if clean is None:
-            clean = clean_text(d.text)
-            cache.put(clean)
-        out.append(clean)
-    return out
+    return [_cleaned(cache, d) for d in documents]
+
+
+def _cleaned(cache: CleanCache | None, document: Document) -> CleanText:
+    if cache is None:
+        return clean_text(document.text)
+    clean = cache.get(document.text)
+    if clean is None:
+        clean = clean_text(document.text)
+        cache.put(clean)
+    return clean
+
+
+def iter_parsed(documents: Sequence[Document], *, cache_dir: str | Path | None = None, use_cache: bool = True,
+                jobs: int = 1, progress: Callable[[int], None] | None = None, stats: dict | None = None,
+                batch_size: int = 4):
+    """Clean, segment and parse documents, one at a time: yields ``(i, ParsedDocument)``.
+
+    Documents whose parse is in the cache come first, in order, then the others as they are parsed, in
+    order (the model is loaded only if one is missing). Each yielded document holds its cleaned text and
+    token arrays until the next one is asked for; then, when a cache backs the run, it keeps only what
+    it needs to read them back (:class:`ParsedDocument`): memory does not grow with the corpus.
+    ``stats`` (a dict, filled in place): ``parsed``, ``cached``, ``model_loaded`` and ``damaged`` (cache
+    entries found damaged, each parsed or cleaned again).
+    """
+    from .nlp import TokenCache, parse_iter, pipeline_settings
+    from .tokens import TokenArrays
+
+    stats = stats if stats is not None else {}
+    stats.update(parsed=0, cached=0, model_loaded=False, damaged=0)
+    directory = cache_dir or default_cache_dir()
+    clean_cache = CleanCache(directory) if use_cache else None
+    token_cache = TokenCache(directory, pipeline_settings()) if use_cache else None
+    source = _Source(clean_cache, token_cache) if use_cache else None
+    missing: list[tuple[int, CleanText | str]] = []
+    done = 0
+
+    def damaged() -> int:
+        return (clean_cache.store.damaged + token_cache.store.damaged) if use_cache else 0
+
+    def made(i: int, clean: CleanText, tokens) -> ParsedDocument:
+        return ParsedDocument(documents[i], clean, None, tokens, source=source, n_tokens=tokens.n_words())
+
+    for i, document in enumerate(documents):
+        clean = _cleaned(clean_cache, document)
+        tokens = token_cache.load(clean.text) if use_cache else None
+        if tokens is None:
+            missing.append((i, clean.text if use_cache else clean))
+            continue
+        stats["cached"] += 1
+        done += 1
+        p = made(i, clean, tokens)
+        yield i, p
+        p.release()
+        if progress is not None:
+            progress(done)
+    stats["parsed"] = len(missing)
+    stats["damaged"] = damaged()
+    if not missing:
+        return
+    from .engine import active_engine
+
+    engine = active_engine()
+    texts = (item if isinstance(item, str) else item.text for _, item in missing)
+    if engine is not None:  # parsed on a Dask cluster (ptce_nlp.engine); the workers write a shared cache
+        remote = engine.parse(list(texts), cache_dir=os.path.abspath(directory) if use_cache else None)
+    else:
+        stats["model_loaded"] = True
+        remote = (TokenArrays.from_doc(doc) for doc in parse_iter(texts, jobs=jobs, batch_size=batch_size))
+    for (i, item), tokens in zip(missing, remote):
+        if use_cache:
+            if engine is None or not token_cache.store.path(item.encode("utf-8", "surrogatepass")).exists():
+                token_cache.save(item, tokens)  # (with Dask: unless the workers wrote it, in a shared folder)
+            clean = source.clean(documents[i])
+        else:
+            clean = item
+        p = made(i, clean, tokens)
+        yield i, p
+        p.release()
+        done += 1
+        if progress is not None:
+            progress(done)
+    stats["damaged"] = damaged()
 
 
 def parse_documents(documents: Sequence[Document], *, cache_dir: str | Path | None = None, use_cache: bool = True,
                     jobs: int = 1, progress: Callable[[int], None] | None = None) -> tuple[list[ParsedDocument], dict]:
     """Clean, segment and parse documents (cleaned texts and parses come from the cache when they can)."""
-    cleans = clean_documents(documents, cache_dir=cache_dir, use_cache=use_cache)
-    docs, stats = parse_texts([c.text for c in cleans], cache_dir=cache_dir, use_cache=use_cache, jobs=jobs,
-                              progress=progress)
-    parsed = [ParsedDocument(d, c, segment_document(d, clean=c), doc) for d, c, doc in zip(documents, cleans, docs)]
+    stats: dict = {}
+    parsed: list = [None] * len(documents)
+    for i, p in iter_parsed(documents, cache_dir=cache_dir, use_cache=use_cache, jobs=jobs, progress=progress,
+                            stats=stats):
+        parsed[i] = p
     return parsed, stats
 
 
@@ -148,23 +317,35 @@ def _opposed(rows: list[tuple]) -> list[bool]:
     return opposed
 
 
-def code_parsed(parsed: Sequence[ParsedDocument], codebook: Codebook, *,
-                accent_insensitive: bool = False, count_reported: bool = False) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Coded matches and per-document counts of already parsed documents."""
-    from .export.qdpx import newline_map
+class _DocumentCoder:
+    """Codes parsed documents one at a time: the rows of ``coded`` of each, in the order given."""
 
-    coder = Coder(codebook, accent_insensitive=accent_insensitive)
-    rows: list[tuple] = []
-    for p in parsed:
+    def __init__(self, codebook: Codebook, *, accent_insensitive: bool = False) -> None:
+        self.codebook = codebook
+        self.coder = Coder(codebook, accent_insensitive=accent_insensitive)
+
+    def rows(self, p: ParsedDocument) -> list[tuple]:
+        from .export.qdpx import newline_map
+
         original = p.document.text
         exported = newline_map(original)[1] if "\r" in original else None
+        p.n_sentences  # noqa: B018 - counted while the document is at hand
         doc_rows = []
-        for m in coder.match(p.doc):
+        for m in self.coder.match(p.tokens):
             a, b = p.clean.original_span(m.start_char, m.end_char)
             ea, eb = (exported.to_exported(a), exported.to_exported(b)) if exported else (a, b)
-            doc_rows.append((p.document.doc_id, p.sentence_at(a), m.code_id, codebook[m.code_id].category, m.term,
-                             a, b, original[a:b], m.negated, m.contrast, ea, eb, m.reported))
-        rows.extend(row + (opposed,) for row, opposed in zip(doc_rows, _opposed(doc_rows)))
+            doc_rows.append((p.document.doc_id, p.sentence_at(a), m.code_id, self.codebook[m.code_id].category,
+                             m.term, a, b, original[a:b], m.negated, m.contrast, ea, eb, m.reported))
+        return [row + (opposed,) for row, opposed in zip(doc_rows, _opposed(doc_rows))]
+
+
+def code_parsed(parsed: Sequence[ParsedDocument], codebook: Codebook, *,
+                accent_insensitive: bool = False, count_reported: bool = False) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Coded matches and per-document counts of already parsed documents (read one at a time)."""
+    coder = _DocumentCoder(codebook, accent_insensitive=accent_insensitive)
+    rows: list[tuple] = []
+    for p in parsed:
+        rows.extend(coder.rows(p))
     coded = pd.DataFrame(rows, columns=CODED_COLUMNS)
     return coded, document_counts(parsed, coded, codebook, count_reported=count_reported)
 
@@ -172,7 +353,7 @@ def code_parsed(parsed: Sequence[ParsedDocument], codebook: Codebook, *,
 def code_documents(documents: Sequence[Document], codebook: Codebook, *, cache_dir: str | Path | None = None,
                    use_cache: bool = True, jobs: int = 1, accent_insensitive: bool = False,
                    count_reported: bool = False, progress: Callable[[int], None] | None = None) -> CodingResult:
-    """Code documents against a codebook.
+    """Code documents against a codebook, one document at a time (each coded as soon as it is parsed).
 
     Examples
     --------
@@ -180,11 +361,97 @@ def code_documents(documents: Sequence[Document], codebook: Codebook, *, cache_d
     >>> result = code_documents(corpus.documents, Codebook.shipped())
     >>> result.coded.head()
     """
-    parsed, stats = parse_documents(documents, cache_dir=cache_dir, use_cache=use_cache, jobs=jobs,
-                                    progress=progress)
-    coded, counts = code_parsed(parsed, codebook, accent_insensitive=accent_insensitive,
-                                count_reported=count_reported)
+    coder = _DocumentCoder(codebook, accent_insensitive=accent_insensitive)
+    stats: dict = {}
+    parsed: list = [None] * len(documents)
+    rows_of: list = [()] * len(documents)
+    for i, p in iter_parsed(documents, cache_dir=cache_dir, use_cache=use_cache, jobs=jobs, progress=progress,
+                            stats=stats):
+        parsed[i] = p
+        rows_of[i] = coder.rows(p)
+    coded = pd.DataFrame([row for rows in rows_of for row in rows], columns=CODED_COLUMNS)
+    del rows_of
+    counts = document_counts(parsed, coded, codebook, count_reported=count_reported)
     return CodingResult(parsed, coded, counts, stats)
+
+
+#: Documents per batch of :func:`write_coding`: their tables are written, then dropped.
+WRITE_BATCH = 200
+
+
+def has_lone_cr(documents: Sequence[Document]) -> bool:
+    """Whether a document's text, id or metadata holds a ``\\r`` not followed by ``\\n``: a table with such a cell
+    is written with every text cell quoted (:func:`ptce_nlp.io.write_csv`), which only a whole table can decide."""
+    def lone(value: object) -> bool:
+        return isinstance(value, str) and "\r" in value and "\r" in value.replace("\r\n", "")
+
+    return any(lone(d.text) or lone(d.doc_id) or any(lone(v) for v in d.metadata.values()) for d in documents)
+
+
+def write_coding(documents: Sequence[Document], codebook: Codebook, paths: dict[str, Path], *, sentence_coder=None,
+                 cache_dir: str | Path | None = None, jobs: int = 1, accent_insensitive: bool = False,
+                 count_reported: bool = False, progress: Callable[[int], None] | None = None,
+                 batch: int | None = None) -> dict:
+    """Code documents and write ``coded_segments``, ``code_counts`` and ``coded_sentences`` as they go.
+
+    The same bytes as :func:`code_documents` then :func:`ptce_nlp.io.write_csv` of each table, in bounded
+    memory: documents are coded as they are parsed and their rows written by batches of ``batch``
+    (default :data:`WRITE_BATCH`) documents, in document order; nothing of the whole corpus is held but the documents and one small
+    object per document. Needs the cache (documents are read back from it) and no lone ``\\r`` in the
+    tables (:func:`has_lone_cr`). ``paths``: ``{"coded": ..., "counts": ..., "sentences": ...}``, written
+    with :func:`ptce_nlp.io.atomic_write` (inside the caller's ``all_or_nothing`` block, they replace
+    their targets together). Returns the run's stats plus ``matches``, ``counted`` and ``sentences``.
+    """
+    import contextlib
+
+    from .classify import hybrid_sentences, sentence_columns
+    from .io import atomic_write
+
+    batch = batch or WRITE_BATCH
+    coder = _DocumentCoder(codebook, accent_insensitive=accent_insensitive)
+    stats: dict = {}
+    totals = {"matches": 0, "counted": 0, "sentences": 0}
+    parsed: list = [None] * len(documents)
+    columns = {"coded": CODED_COLUMNS, "counts": COUNT_COLUMNS, "sentences": sentence_columns()}
+    with contextlib.ExitStack() as stack:
+        files = {k: stack.enter_context(atomic_write(paths[k])) for k in ("coded", "counts", "sentences")}
+
+        def write(kind: str, frame: pd.DataFrame, header: bool = False) -> None:
+            frame.to_csv(files[kind], index=False, header=header, lineterminator="\n")
+
+        for kind, names in columns.items():
+            write(kind, pd.DataFrame(columns=names), header=True)
+        pending: list[ParsedDocument] = []
+        rows: list[tuple] = []
+        next_i = 0
+
+        def flush() -> None:
+            coded = pd.DataFrame(rows, columns=CODED_COLUMNS)
+            write("coded", coded)
+            write("counts", document_counts(pending, coded, codebook, count_reported=count_reported))
+            sentences = hybrid_sentences(pending, coded, sentence_coder)
+            write("sentences", sentences)
+            totals["matches"] += len(coded)
+            totals["counted"] += int(scored_mask(coded, count_reported=count_reported).sum()) if len(coded) else 0
+            totals["sentences"] += len(sentences)
+            pending.clear()
+            rows.clear()
+
+        for i, p in iter_parsed(documents, cache_dir=cache_dir, jobs=jobs, progress=progress, stats=stats):
+            parsed[i] = p
+            while next_i < len(documents) and parsed[next_i] is not None:
+                q = parsed[next_i]
+                parsed[next_i] = True  # done: nothing kept
+                # the batch's documents hold their data until the batch is written (read and segmented once)
+                q = ParsedDocument(q.document, q.clean, q.segments, q.tokens, n_tokens=q.n_tokens)
+                rows.extend(coder.rows(q))
+                pending.append(q)
+                next_i += 1
+                if len(pending) >= batch:
+                    flush()
+        if pending:
+            flush()
+    return {**stats, **totals}
 
 
 def document_counts(parsed: Sequence[ParsedDocument], coded: pd.DataFrame, codebook: Codebook, *,
@@ -203,7 +470,7 @@ def document_counts(parsed: Sequence[ParsedDocument], coded: pd.DataFrame, codeb
     for p in parsed:
         doc_id = p.document.doc_id
         n_tokens = p.n_tokens
-        n_sentences = sum(1 for s in p.segments if s.kind == "sentence")
+        n_sentences = p.n_sentences
         for level, ids in (("code", [c.id for c in codebook.leaves()]),
                            ("category", [c.id for c in codebook.categories()])):
             for code_id in ids:
@@ -260,9 +527,10 @@ def kwic(parsed: Sequence[ParsedDocument], coded: pd.DataFrame, codebook: Codebo
     if lemma is not None:
         key = token_key(lemma)
         for p in parsed:
-            for t in p.doc:
-                if token_key(t.lemma_ or t.text) == key:
-                    rows.append(_kwic_row(p, t.i, t.i + 1, "", False, False, window))
+            tokens = p.tokens
+            keys = _keys_of(tokens)
+            for i in np.flatnonzero(keys == key).tolist():
+                rows.append(_kwic_row(p, i, i + 1, "", False, False, window))
     else:
         if code is not None:
             hits = coded[(coded["code_id"] == code) | coded["code_id"].str.startswith(code + ".")]
@@ -276,30 +544,49 @@ def kwic(parsed: Sequence[ParsedDocument], coded: pd.DataFrame, codebook: Codebo
                                        "code_id", "negated", "contrast"])
 
 
+def _keys_of(tokens) -> np.ndarray:
+    """The lemma key of each token (``token_key(lemma or text)``), as an array of str objects."""
+    table = np.empty(len(tokens.strings), dtype=object)
+    table[:] = [token_key(s) for s in tokens.strings]
+    empty = np.asarray([s == "" for s in tokens.strings], dtype=bool)
+    return table[np.where(empty[tokens.lemma], tokens.text, tokens.lemma)]
+
+
+def _original_spans(p: ParsedDocument) -> tuple[list[int], list[int]]:
+    """Each token's span in the original text."""
+    tokens, clean = p.tokens, p.clean
+    spans = [clean.original_span(a, b) for a, b in zip(tokens.idx.tolist(), tokens.ends().tolist())]
+    return [a for a, _ in spans], [b for _, b in spans]
+
+
 def _token_span(p: ParsedDocument, start_char: int, end_char: int) -> tuple[int, int]:
-    """Tokens of the parsed doc covering an original span."""
-    tokens = [t.i for t in p.doc if p.clean.original_span(t.idx, t.idx + len(t))[0] < end_char
-              and p.clean.original_span(t.idx, t.idx + len(t))[1] > start_char]
+    """Tokens of the parse covering an original span."""
+    starts, ends = _original_spans(p)
+    tokens = [i for i, (a, b) in enumerate(zip(starts, ends)) if a < end_char and b > start_char]
     return (tokens[0], tokens[-1] + 1) if tokens else (0, 0)
 
 
 def _kwic_row(p: ParsedDocument, start: int, end: int, code_id: str, negated: bool, contrast: bool,
               window: int) -> tuple:
-    doc, original = p.doc, p.document.text
-    a, _ = p.clean.original_span(doc[start].idx, doc[start].idx + 1)
-    _, b = p.clean.original_span(doc[end - 1].idx, doc[end - 1].idx + len(doc[end - 1]))
-    left_tokens = [t for t in doc[max(0, start - window * 2):start] if not t.is_space][-window:]
-    right_tokens = [t for t in doc[end:end + window * 2] if not t.is_space][:window]
-    left = _original_text(p, left_tokens)
-    right = _original_text(p, right_tokens)
+    from .tokens import IS_SPACE
+
+    tokens, original = p.tokens, p.document.text
+    idx, ends = tokens.idx.tolist(), tokens.ends().tolist()
+    a, _ = p.clean.original_span(idx[start], idx[start] + 1)
+    _, b = p.clean.original_span(idx[end - 1], ends[end - 1])
+    space = tokens.flag(IS_SPACE)
+    left_tokens = [i for i in range(max(0, start - window * 2), start) if not space[i]][-window:] if window else []
+    right_tokens = [i for i in range(end, min(len(tokens), end + window * 2)) if not space[i]][:window]
+    left = _original_text(p, left_tokens, idx, ends)
+    right = _original_text(p, right_tokens, idx, ends)
     return (p.document.doc_id, p.sentence_at(a), a, b, left, original[a:b], right, code_id, negated, contrast)
 
 
-def _original_text(p: ParsedDocument, tokens) -> str:
+def _original_text(p: ParsedDocument, tokens: list[int], idx: list[int], ends: list[int]) -> str:
     if not tokens:
         return ""
-    a, _ = p.clean.original_span(tokens[0].idx, tokens[0].idx + 1)
-    _, b = p.clean.original_span(tokens[-1].idx, tokens[-1].idx + len(tokens[-1]))
+    a, _ = p.clean.original_span(idx[tokens[0]], idx[tokens[0]] + 1)
+    _, b = p.clean.original_span(idx[tokens[-1]], ends[tokens[-1]])
     return re.sub(r"\s+", " ", p.document.text[a:b])
 
 

@@ -158,10 +158,9 @@ def sentence_table(parsed: Sequence, coded: pd.DataFrame, *, with_vectors: bool 
         ``lex_<category>`` (0/1: a
         match of the category starts in the sentence, whatever its flags) and the vector columns.
     """
-    from spacy.attrs import IDX, IS_ALPHA, LEMMA, LOWER
-
     from .coding import token_key
     from .tables import flags
+    from .tokens import IS_ALPHA
 
     present = [f for f in ("negated", "contrast", "reported") if f in coded.columns]
     codes_of: dict[tuple[str, str], list[str]] = {}
@@ -180,7 +179,8 @@ def sentence_table(parsed: Sequence, coded: pd.DataFrame, *, with_vectors: bool 
     vectors: list[np.ndarray] = []
     if with_vectors:
         table = _vectors()
-    key_memo: dict[int, str] = {}
+    key_memo: dict[str, str] = {}
+    hash_memo: dict[str, int] = {}
     for p in parsed:
         sentences = [s for s in p.segments if s.kind == "sentence"]
         if not sentences:
@@ -192,24 +192,25 @@ def sentence_table(parsed: Sequence, coded: pd.DataFrame, *, with_vectors: bool 
         lemmas_of: list[list[str]] = [[] for _ in range(n)]
         sums = np.zeros((n, VECTOR_SIZE), dtype=np.float64) if with_vectors else None
         found = np.zeros(n, dtype=np.int64)
-        doc = p.doc
-        if len(doc):
-            array = doc.to_array([IS_ALPHA, LEMMA, LOWER, IDX])
-            array = array[array[:, 0] == 1]
+        tokens = p.tokens
+        if len(tokens):
+            alpha = tokens.flag(IS_ALPHA)
+            lemma_ids, lower_ids = tokens.lemma[alpha], tokens.lower[alpha]
             clean_starts = np.asarray(p.clean.starts, dtype=np.int64)
-            idx = array[:, 3].astype(np.int64)
+            idx = tokens.idx[alpha].astype(np.int64)
             original = np.where(idx < len(clean_starts), clean_starts[np.minimum(idx, max(len(clean_starts) - 1, 0))]
                                 if len(clean_starts) else 0, len(p.document.text))
             k = np.searchsorted(starts, original, side="right") - 1
             inside = (k >= 0) & (original < ends[np.maximum(k, 0)])
-            strings = doc.vocab.strings
-            for sentence, lemma in zip(k[inside].tolist(), array[inside, 1].tolist()):
-                key = key_memo.get(lemma)
+            strings = tokens.strings
+            for sentence, lemma in zip(k[inside].tolist(), lemma_ids[inside].tolist()):
+                word = strings[lemma]
+                key = key_memo.get(word)
                 if key is None:
-                    key = key_memo[lemma] = token_key(strings[lemma]).replace(" ", "_")
+                    key = key_memo[word] = token_key(word).replace(" ", "_")
                 lemmas_of[sentence].append(key)
             if with_vectors and inside.any():
-                rows_found = table.find(array[inside, 2].astype(np.uint64))
+                rows_found = table.find(_string_hashes(strings, hash_memo)[lower_ids[inside]])
                 hit = rows_found >= 0
                 which = k[inside][hit]
                 # sentence x (rows used) counts, times those rows only: no (tokens x 300) array is built and
@@ -236,10 +237,38 @@ def sentence_table(parsed: Sequence, coded: pd.DataFrame, *, with_vectors: bool 
     return frame
 
 
+def _string_hashes(strings: Sequence[str], memo: dict[str, int]) -> np.ndarray:
+    """spaCy's id of each string, what ``Doc.to_array`` gives for a string attribute (a symbol's own id for
+    the strings that name one, ``aux`` -> ``AUX``; 0 for ``""``)."""
+    from spacy.strings import get_string_id
+
+    out = np.empty(len(strings), dtype=np.uint64)
+    for i, s in enumerate(strings):
+        h = memo.get(s)
+        if h is None:
+            h = memo[s] = get_string_id(s)
+        out[i] = h
+    return out
+
+
 def hybrid_sentences(parsed: Sequence, coded: pd.DataFrame, coder: "SentenceCoder | None") -> pd.DataFrame:
     """``coded_sentences`` of parsed, coded documents (:func:`coded_sentences` of their :func:`sentence_table`)."""
     with_vectors = coder is not None and bool(coder.vector_weight)
-    return coded_sentences(sentence_table(parsed, coded, with_vectors=with_vectors), coder)
+    if len(parsed) <= HYBRID_BATCH:
+        return coded_sentences(sentence_table(parsed, coded, with_vectors=with_vectors), coder)
+    # by batches of documents: the sentence table (300 floats a sentence) never holds the whole corpus
+    rows_of = coded.groupby("doc_id").indices if len(coded) else {}
+    parts = []
+    for k in range(0, len(parsed), HYBRID_BATCH):
+        batch = parsed[k:k + HYBRID_BATCH]
+        at = [rows_of[p.document.doc_id] for p in batch if p.document.doc_id in rows_of]
+        sub = coded.iloc[np.concatenate(at)] if at else coded.iloc[:0]
+        parts.append(coded_sentences(sentence_table(batch, sub, with_vectors=with_vectors), coder))
+    return pd.concat(parts, ignore_index=True)
+
+
+#: Documents per batch of :func:`hybrid_sentences`.
+HYBRID_BATCH = 200
 
 
 # --------------------------------------------------------------------------- the features, with numpy only

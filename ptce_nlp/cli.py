@@ -332,10 +332,22 @@ def _read_inputs(paths, quiet: bool, *, cache_dir=None, no_cache: bool = False, 
     return documents, failures
 
 
-def _code_corpus(documents, book, *, cache_dir, no_cache, jobs, accent_insensitive, quiet, count_reported=False):
+def _damaged_note(stats: dict) -> str:
+    """``; N damaged cache entries ...`` for a summary line, or nothing."""
+    n = int(stats.get("damaged", 0))
+    if not n:
+        return ""
+    return f"; {n} damaged cache entr{'y' if n == 1 else 'ies'} found (checksum) and made again"
+
+
+def _code_corpus(documents, book, *, cache_dir, no_cache, jobs, accent_insensitive, quiet, count_reported=False,
+                 out_dir=None, sentence_coder=None):
+    """The coding of documents with a progress bar; with ``out_dir``, the three tables written as documents are
+    coded (:func:`ptce_nlp.analysis.write_coding`, all or nothing) and the stats returned instead."""
     from tqdm import tqdm
 
-    from .analysis import code_documents
+    from .analysis import code_documents, write_coding
+    from .io import all_or_nothing
 
     bar = tqdm(total=len(documents), desc="Analyse spaCy", unit="doc", disable=quiet or None, file=sys.stderr,
                leave=False)
@@ -345,6 +357,13 @@ def _code_corpus(documents, book, *, cache_dir, no_cache, jobs, accent_insensiti
         bar.refresh()
 
     try:
+        if out_dir is not None:
+            paths = {"coded": out_dir / "coded_segments.csv", "counts": out_dir / "code_counts.csv",
+                     "sentences": out_dir / "coded_sentences.csv"}
+            with all_or_nothing():
+                return write_coding(documents, book, paths, sentence_coder=sentence_coder, cache_dir=cache_dir,
+                                    jobs=jobs, accent_insensitive=accent_insensitive,
+                                    count_reported=count_reported, progress=progress)
         return code_documents(documents, book, cache_dir=cache_dir, use_cache=not no_cache, jobs=jobs,
                               accent_insensitive=accent_insensitive, count_reported=count_reported,
                               progress=progress)
@@ -410,21 +429,30 @@ def code(paths, out_dir, table, id_col, text_col, codebook_path, cache_dir, no_c
     if not documents:
         _error("no document could be read; nothing written")
         ctx.exit(EXIT_NO_INPUT)
-    result = _code_corpus(documents, book, cache_dir=cache_dir, no_cache=no_cache, jobs=jobs,
-                          accent_insensitive=accent_insensitive, quiet=quiet, count_reported=count_reported)
-    from .analysis import scored_mask
-    from .classify import hybrid_sentences
+    from .analysis import has_lone_cr
 
-    sentences = hybrid_sentences(result.parsed, result.coded, sentence_coder)
-    with all_or_nothing():
-        write_csv(result.coded, out_dir / "coded_segments.csv")
-        write_csv(result.counts, out_dir / "code_counts.csv")
-        write_csv(sentences, out_dir / "coded_sentences.csv")
-    if not quiet:
+    if not no_cache and not has_lone_cr(documents):  # streamed: tables written as documents are coded
+        stats = _code_corpus(documents, book, cache_dir=cache_dir, no_cache=no_cache, jobs=jobs,
+                             accent_insensitive=accent_insensitive, quiet=quiet, count_reported=count_reported,
+                             out_dir=out_dir, sentence_coder=sentence_coder)
+    else:
+        result = _code_corpus(documents, book, cache_dir=cache_dir, no_cache=no_cache, jobs=jobs,
+                              accent_insensitive=accent_insensitive, quiet=quiet, count_reported=count_reported)
+        from .analysis import scored_mask
+        from .classify import hybrid_sentences
+
+        sentences = hybrid_sentences(result.parsed, result.coded, sentence_coder)
+        with all_or_nothing():
+            write_csv(result.coded, out_dir / "coded_segments.csv")
+            write_csv(result.counts, out_dir / "code_counts.csv")
+            write_csv(sentences, out_dir / "coded_sentences.csv")
         n_scored = int(scored_mask(result.coded, count_reported=count_reported).sum()) if len(result.coded) else 0
-        click.echo(f"Coded {len(documents)} document(s): {len(result.coded)} matches ({n_scored} counted, "
-                   f"{len(result.coded) - n_scored} negated, contrast or reported); {len(sentences)} sentences; "
-                   f"parsed {result.stats['parsed']}, from cache {result.stats['cached']}.", err=True)
+        stats = {**result.stats, "matches": len(result.coded), "counted": n_scored, "sentences": len(sentences)}
+    if not quiet:
+        n, n_scored = stats["matches"], stats["counted"]
+        click.echo(f"Coded {len(documents)} document(s): {n} matches ({n_scored} counted, "
+                   f"{n - n_scored} negated, contrast or reported); {stats['sentences']} sentences; "
+                   f"parsed {stats['parsed']}, from cache {stats['cached']}{_damaged_note(stats)}.", err=True)
         click.echo(f"Wrote {out_dir / 'coded_segments.csv'}, {out_dir / 'code_counts.csv'}, "
                    f"{out_dir / 'coded_sentences.csv'}", err=True)
     if failures:
@@ -997,7 +1025,7 @@ def run_command(paths, out_dir, seed, max_file_mb, model_dir, fit, codebook_path
                    f"paragraphs, {stats['sentences']} sentences.", err=True)
         click.echo(f"Coded {stats['matches']} match(es): {stats['counted']} counted, "
                    f"{stats['matches'] - stats['counted']} negated, contrast or reported; "
-                   f"{stats['sentences_coded']} sentence(s) with a category.", err=True)
+                   f"{stats['sentences_coded']} sentence(s) with a category{_damaged_note(stats)}.", err=True)
         click.echo(f"Report: {result.report_path} (open it in a browser); tables and figures in {result.out_dir}/",
                    err=True)
     if result.failures:

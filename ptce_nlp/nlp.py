@@ -19,15 +19,13 @@ fresh parse.
 from __future__ import annotations
 
 import functools
-import os
 from importlib import metadata
 from pathlib import Path
-from typing import Callable, Sequence
+from typing import Callable, Iterable, Iterator, Sequence
 
 import numpy as np
 
 from .cache import KeyedStore, default_cache_dir
-from .engine import active_engine
 from .errors import PtceError
 from .lexicon import model_lookups, verb_lemmas
 
@@ -62,12 +60,10 @@ def model_version() -> str:
 
 
 def pipeline_settings(*, ner: bool = False) -> dict:
-    """Everything that changes a parse: part of the cache key."""
-    import spacy
-
+    """Everything that changes a parse: part of the cache key (spaCy's version read without importing it)."""
     components = list(KEPT_COMPONENTS) + (["ner"] if ner else [])
     corrections = [[p, lemma] for p, lemma in LEMMA_CORRECTIONS]
-    return {"spacy": spacy.__version__, "model": MODEL_NAME, "model_version": model_version(),
+    return {"spacy": metadata.version("spacy"), "model": MODEL_NAME, "model_version": model_version(),
             "components": components + [VERB_FIX_COMPONENT], "lemma_corrections": corrections,
             "verb_fix_version": 1}
 
@@ -144,6 +140,9 @@ def load_nlp(*, ner: bool = False):
     nlp.get_pipe("lemmatizer").lookups = model_lookups()
     _register_verb_fix()
     nlp.add_pipe(VERB_FIX_COMPONENT, after="lemmatizer")
+    from .coding import _register_component
+
+    _register_component()  # ``nlp.add_pipe("ptce_coder")`` then works on any pipeline
     return nlp
 
 
@@ -253,6 +252,49 @@ def _french_lexical_modules():
     return lex_attrs, stop_words
 
 
+def parse_iter(texts: Iterable[str], *, jobs: int = 1, ner: bool = False, batch_size: int = 4) -> Iterator:
+    """Parse cleaned texts with the coding pipeline, no cache: their spaCy Docs, in order, one at a time.
+
+    The one place where texts are parsed (the engine seam): :func:`parse_texts` and
+    :func:`parse_token_arrays` call it for the texts missing from the cache. ``texts`` is consumed
+    lazily; the tok2vec output (96 floats a token, never read by coding) is dropped from each Doc.
+    """
+    nlp = load_nlp(ner=ner)
+    for doc in nlp.pipe(texts, n_process=max(1, jobs), batch_size=batch_size):
+        doc.tensor = _EMPTY_TENSOR
+        yield doc
+
+
+class TokenCache:
+    """:class:`ptce_nlp.tokens.TokenArrays` entries (NPZ, checksummed) under ``directory/tokens``,
+    keyed by the cleaned text and the pipeline settings."""
+
+    def __init__(self, directory: str | Path, settings: dict) -> None:
+        from .tokens import LAYOUT_VERSION
+
+        self.store = KeyedStore(directory, "tokens", {**settings, "layout": LAYOUT_VERSION}, suffix=".arr")
+
+    def load(self, text: str):
+        """The cached arrays of ``text``, or None (a damaged entry is a miss, counted in ``store.damaged``)."""
+        from .tokens import DamagedEntry, TokenArrays
+
+        material = text.encode("utf-8", "surrogatepass")
+        payload = self.store.get(material)
+        if payload is None:
+            return None
+        try:
+            tokens = TokenArrays.from_bytes(payload)
+        except DamagedEntry:
+            tokens = None
+        if tokens is None or not tokens.covers(text):
+            self.store.damaged += 1
+            return None
+        return tokens
+
+    def save(self, text: str, tokens) -> None:
+        self.store.put(text.encode("utf-8", "surrogatepass"), tokens.to_bytes())
+
+
 def parse_texts(texts: Sequence[str], *, cache_dir: str | Path | None = None, use_cache: bool = True,
                 jobs: int = 1, ner: bool = False, batch_size: int = 4,
                 progress: Callable[[int], None] | None = None) -> tuple[list, dict]:
@@ -290,18 +332,6 @@ def parse_texts(texts: Sequence[str], *, cache_dir: str | Path | None = None, us
     done = stats["cached"]
     if progress is not None and done:
         progress(done)
-    engine = active_engine() if missing else None
-    if engine is not None:  # parsed on a Dask cluster, restored into the cached parses' vocab (ptce_nlp.engine)
-        remote = engine.parse([texts[i] for i in missing], vocab=vocab, ner=ner,
-                              cache_dir=os.path.abspath(cache_dir or default_cache_dir()) if cache is not None else None)
-        for i, doc in zip(missing, remote):
-            docs[i] = doc
-            if cache is not None and not cache.path(texts[i]).exists():  # the workers do not share the folder
-                cache.save(doc)
-            done += 1
-            if progress is not None:
-                progress(done)
-        missing = []
     if missing:
         nlp = load_nlp(ner=ner)
         stats["model_loaded"] = True
@@ -309,9 +339,8 @@ def parse_texts(texts: Sequence[str], *, cache_dir: str | Path | None = None, us
             for i, d in enumerate(docs):
                 if d is not None:
                     docs[i] = cache.load(texts[i], nlp.vocab)
-        pipe = nlp.pipe((texts[i] for i in missing), n_process=max(1, jobs), batch_size=batch_size)
+        pipe = parse_iter((texts[i] for i in missing), jobs=jobs, ner=ner, batch_size=batch_size)
         for i, doc in zip(missing, pipe):
-            doc.tensor = _EMPTY_TENSOR  # tok2vec output (96 floats a token): coding never reads it
             docs[i] = doc
             if cache is not None:
                 cache.save(doc)

@@ -159,6 +159,8 @@ def stage_coding(state: RunState) -> None:
     state.stats.update(matches=len(coded), counted=counted, parsed=int(result.stats.get("parsed", 0)),
                        cached=int(result.stats.get("cached", 0)),
                        sentences_coded=int(sentences[[c for c in CATEGORY_IDS]].any(axis=1).sum()))
+    if result.stats.get("damaged"):  # damaged cache entries, read or parsed again: said only when there are some
+        state.stats["damaged"] = int(result.stats["damaged"])
 
 
 #: The reference model shipped with the toolkit (fitted on the bundled corpus by ``make model``).

@@ -71,7 +71,7 @@ def test_cache_edited_codebook_reuses_every_cache(tmp_path):
     first = code_documents(docs, book, cache_dir=tmp_path)
     second = code_documents(docs, edited, cache_dir=tmp_path)
     assert first.stats["parsed"] == 1
-    assert second.stats == {"parsed": 0, "cached": 1, "model_loaded": False}
+    assert second.stats == {"parsed": 0, "cached": 1, "model_loaded": False, "damaged": 0}
     assert list(second.coded["text"]) == ["coopération", "territoire"]
 
 
@@ -79,8 +79,8 @@ def test_cache_edited_codebook_reuses_every_cache(tmp_path):
 def test_cache_no_cache_writes_nothing(tmp_path, use_cache):
     docs = [Document("d", f"Un texte pour le test {use_cache} du cache.", "txt")]
     code_documents(docs, Codebook.shipped(), cache_dir=tmp_path, use_cache=use_cache)
-    assert any(tmp_path.rglob("*.npz")) is use_cache
-    assert any(tmp_path.rglob("*.spacy")) is use_cache
+    assert any((tmp_path / "cleaned").rglob("*.arr")) is use_cache
+    assert any((tmp_path / "tokens").rglob("*.arr")) is use_cache  # the parse, as token arrays
 
 
 @pytest.mark.parametrize("foreign", ["Un autre texte, tout autre.", "Un pôle mutualise des moyens.", ""])

@@ -156,7 +156,7 @@ def test_coding_cache_second_run_parses_nothing(code):
     first = code(text)
     second = code(text)
     assert first.stats["parsed"] == 1
-    assert second.stats == {"parsed": 0, "cached": 1, "model_loaded": False}
+    assert second.stats == {"parsed": 0, "cached": 1, "model_loaded": False, "damaged": 0}
     assert _rows(first) == _rows(second)
 
 

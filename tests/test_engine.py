@@ -21,12 +21,11 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from ptce_nlp.analysis import code_documents
+from ptce_nlp.analysis import code_documents, parse_documents
 from ptce_nlp.codebook import Codebook
 from ptce_nlp.corpus import read_corpus
 from ptce_nlp.engine import DaskEngine, parse_spec, using
 from ptce_nlp.errors import DaskSpecError, SchedulerUnreachableError
-from ptce_nlp.nlp import parse_texts
 from ptce_nlp.pipeline import run
 
 from .conftest import CORPUS
@@ -120,11 +119,12 @@ def test_run_on_dask_writes_the_outputs_of_a_single_process_run(engine, docs_dir
     assert engine.stats["batches"] - before["batches"] >= 2  # both workers had work
     # the workers wrote the parse cache (the folder is shared: same machine)
     assert engine.stats["cache_written_by_workers"] - before["cache_written_by_workers"] == len(FILES)
-    assert len(list((cache / "parses").rglob("*.spacy"))) == len(FILES)
-    texts = [p.clean.text for p in result.coding.parsed]
+    assert len([f for f in (cache / "tokens").rglob("*") if f.is_file()]) == len(FILES)
+    documents = [p.document for p in result.coding.parsed]
     with using(engine):  # warm: nothing is sent to the cluster
-        _, stats = parse_texts(texts, cache_dir=cache)
-    assert stats["cached"] == len(FILES) and engine.stats["texts"] - before["texts"] == len(FILES)
+        _, stats = parse_documents(documents, cache_dir=cache)
+    assert stats["cached"] == len(FILES) and stats["damaged"] == 0
+    assert engine.stats["texts"] - before["texts"] == len(FILES)
 
 
 def test_a_worker_killed_mid_batch_loses_nothing_and_counts_nothing_twice(engine, docs_dir, reference, tmp_path):
