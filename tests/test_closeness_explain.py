@@ -222,7 +222,11 @@ def test_code_weights_are_stored_in_the_model_and_shown(corpus_tables):
     table = corpus_tables["closeness_code_weights"].set_index("code_id")
     assert list(table.index) == model.lexicon_codes_
     assert table["weight"].between(0, 1).all()
-    assert table.loc["discours_cluster.modele_cluster", "weight"] < 0.05  # in neither reference
+    absent = (table["n_ess_references"] == 0) & (table["n_cluster_references"] == 0)
+    assert (table.loc[absent, "weight"] < 0.05).all()  # in neither reference: next to nothing
+    one_end = table[(table["n_ess_references"] >= 5) & (table["n_cluster_references"] == 0)
+                    & (table["category"] == "valeurs_ess")]
+    assert len(one_end) and (one_end["weight"] > 0.5).all()  # found at its own end only
     assert table.loc["valeurs_ess.organisations_ess", "weight"] > 0.9
     assert table.loc["valeurs_ess.cooperation", "n_cluster_references"] >= 1
     assert table.loc["valeurs_ess.cooperation", "weight"] < table.loc["valeurs_ess.organisations_ess", "weight"]
