@@ -11,7 +11,8 @@ keyed by a SHA-256 of its input plus everything that changes its output
 - ``tokens/``: the parse as :class:`ptce_nlp.tokens.TokenArrays` (same
   layout), keyed by the cleaned text (:class:`ptce_nlp.nlp.TokenCache`);
 - ``parses/``: spaCy DocBin files, keyed by the cleaned text
-  (:class:`ptce_nlp.nlp.ParseCache`, for :func:`ptce_nlp.nlp.parse_texts`).
+  (:class:`ptce_nlp.nlp.ParseCache`, for :func:`ptce_nlp.nlp.parse_texts`, the library function that
+  returns spaCy Docs; the commands use ``tokens/`` only).
 
 The codebook is part of none of the keys: editing it never invalidates a
 cache. Every entry carries the SHA-256 of its payload (:class:`KeyedStore`): a

@@ -56,7 +56,8 @@ _active: contextvars.ContextVar["DaskEngine | None"] = contextvars.ContextVar("p
 
 
 def active_engine() -> "DaskEngine | None":
-    """The engine parse_texts hands its missing texts to, or None (parse in this process)."""
+    """The engine :func:`ptce_nlp.analysis.iter_parsed` hands the texts missing from the cache to, or None
+    (parse in this process)."""
     return _active.get()
 
 
@@ -96,7 +97,7 @@ class DaskEngine:
     """A connection to a Dask cluster that parses texts; a context manager that activates it and closes it.
 
     Build it with :meth:`connect`. Inside ``with engine:`` (or :func:`using`),
-    :func:`ptce_nlp.nlp.parse_texts` parses on the cluster; leaving the block
+    :func:`ptce_nlp.analysis.iter_parsed` (every command that codes) parses on the cluster; leaving the block
     closes the client and, for ``local:N``, stops the cluster.
     """
 

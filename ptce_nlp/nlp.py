@@ -255,8 +255,9 @@ def _french_lexical_modules():
 def parse_iter(texts: Iterable[str], *, jobs: int = 1, ner: bool = False, batch_size: int = 4) -> Iterator:
     """Parse cleaned texts with the coding pipeline, no cache: their spaCy Docs, in order, one at a time.
 
-    The one place where texts are parsed (the engine seam): :func:`parse_texts` and
-    :func:`parse_token_arrays` call it for the texts missing from the cache. ``texts`` is consumed
+    The one place where texts are parsed in this process: :func:`parse_texts` (spaCy Docs, DocBin cache)
+    and :func:`ptce_nlp.analysis.iter_parsed` (token arrays, what commands use; with a Dask engine active,
+    the workers call it) parse with it the texts missing from their cache. ``texts`` is consumed
     lazily; the tok2vec output (96 floats a token, never read by coding) is dropped from each Doc.
     """
     nlp = load_nlp(ner=ner)
