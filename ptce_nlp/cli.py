@@ -556,7 +556,7 @@ def topics(paths, out_dir, model_dir, unit, k_min, k_max, k_fixed, seed, codeboo
     _check_outputs([("--out", out_dir, "folder"), ("--save-model", model_dir, "folder")], paths=paths,
                    allow_outside=allow_outside, codebook=codebook_path, cache_dir=cache_dir)
     book = _load_codebook_cli(codebook_path, quiet)
-    documents, failures = _read_inputs(paths, quiet, allow_outside=allow_outside)
+    documents, failures = _read_inputs(paths, quiet, cache_dir=cache_dir, no_cache=no_cache, allow_outside=allow_outside)
     if not documents:
         _error("no document could be read; nothing written")
         ctx.exit(EXIT_NO_INPUT)
@@ -630,7 +630,7 @@ def closeness(paths, model_dir, out_dir, cache_dir, no_cache, jobs, quiet, allow
     saved = load_model(model_dir)
     _check_outputs([("--out", out_dir, "folder")], paths=paths, allow_outside=allow_outside, model=model_dir,
                    cache_dir=cache_dir)
-    documents, failures = _read_inputs(paths, quiet, allow_outside=allow_outside)
+    documents, failures = _read_inputs(paths, quiet, cache_dir=cache_dir, no_cache=no_cache, allow_outside=allow_outside)
     if not documents:
         _error("no document could be read; nothing written")
         ctx.exit(EXIT_NO_INPUT)
@@ -709,7 +709,7 @@ def export(paths, fmt, out, excel_fr, include_tables, project_name, codebook_pat
         raise click.UsageError(f"--format {fmt} needs PATHS to read")
     if include_tables is not None and not include_tables.is_dir():
         raise click.BadParameter(f"{include_tables} is not a folder", param_hint="--include-tables")
-    documents, failures = _read_inputs(paths, quiet, allow_outside=allow_outside)
+    documents, failures = _read_inputs(paths, quiet, cache_dir=cache_dir, no_cache=no_cache, allow_outside=allow_outside)
     if not documents:
         _error("no document could be read; nothing written")
         ctx.exit(EXIT_NO_INPUT)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from ptce_nlp.analysis import clean_documents, code_documents
@@ -98,3 +100,28 @@ def test_cache_foreign_parse_file_is_a_miss(tmp_path, foreign):
     docs, _ = parse_texts([text], cache_dir=tmp_path)
     assert docs[0].text == text
     assert cache.load(text, nlp.vocab).text == text
+
+
+@pytest.mark.parametrize("command", [["export", "--format", "csv"],
+                                     ["closeness", "--model", str(Path(__file__).parents[1] / "models" / "reference")]])
+def test_cache_commands_read_through_the_cache_dir_they_are_given(tmp_path, monkeypatch, command):
+    """The reading cache goes where --cache-dir says (and nowhere with --no-cache), for every command."""
+    from click.testing import CliRunner
+
+    from ptce_nlp.cli import main
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    folder = tmp_path / "in"
+    folder.mkdir()
+    path = make_docx(folder / "fiche.docx", ["Le pôle mutualise des locaux avec les associations du territoire."])
+    out = ["--out", str(tmp_path / ("out.csv" if command[0] == "export" else "res"))]
+    cache_dir = tmp_path / "cache"
+    result = CliRunner().invoke(main, [*command, str(folder), *out, "--cache-dir", str(cache_dir), "--quiet"])
+    assert result.exit_code == 0, result.output
+    assert ExtractCache(cache_dir).get(path.read_bytes(), "docx") is not None
+    assert not (tmp_path / "xdg" / "ptce_nlp").exists() or ExtractCache(tmp_path / "xdg" / "ptce_nlp").get(
+        path.read_bytes(), "docx") is None
+    other = tmp_path / "cache2"
+    result = CliRunner().invoke(main, [*command, str(folder), *out, "--cache-dir", str(other), "--no-cache", "--quiet"])
+    assert result.exit_code == 0, result.output
+    assert ExtractCache(other).get(path.read_bytes(), "docx") is None
