@@ -1,0 +1,132 @@
+"""Issue 13 §2: the numpy coding path (packed word ids, clause analysis by arrays) finds exactly what the
+token-by-token path finds, on random texts built to hit every rule (gaps, exclusions, contractions,
+negation, contrast, reported speech, surface forms, accents)."""
+
+from __future__ import annotations
+
+import random
+
+import numpy as np
+import pytest
+
+from ptce_nlp.codebook import GAP, Codebook
+from ptce_nlp.coding import Coder, _Clauses, _FastClauses, _tokens_of
+from ptce_nlp.tokens import TokenArrays
+
+#: Words that open or close a clause, a negation, a contrast or a reported passage (coding.py's cues).
+CUES = ("ne n' n’ pas plus jamais sans aucun ni absence manque défaut au lieu de à le la les l' l’ d' d’ du "
+        "différence contrairement par opposition inverse contraire loin plutôt que bien non et un mais cependant "
+        "selon après suivant rapport auteurs auteur étude préconiser souligner montrer modèle théorie qui dont "
+        "Porter Pecqueur Blanc et al. 1998 2005 1700 , ; : . ! ? ( ) « » —").split()
+
+
+#: Whole cues, inserted as they are: random words seldom make them.
+PHRASES = ["à le différence de", "contrairement à", "par opposition à", "au contraire de", "loin de", "plutôt que",
+           "non pas", "et non", "absence de", "manque de", "ne pas", "n' plus", "selon Porter", "d' après le rapport",
+           "( Porter , 1998 )", "Pecqueur et al. ( 2005 )", "le rapport Blanc préconiser", "les auteurs souligner",
+           "ne jamais", ", qui", "mais"]
+
+
+def _vocabulary(book: Codebook) -> list[str]:
+    words = set(CUES)
+    for code in book.codes.values():
+        for p in code.patterns + code.exclusions:
+            words.update(w for w in p.tokens if w != GAP)
+    return sorted(words)
+
+
+def _random_arrays(rng: random.Random, vocabulary: list[str], n: int) -> TokenArrays:
+    """Token arrays of ``n`` random words: a token's lemma is itself, its lower case, an accentless or
+    upper-case variant, or empty (the parse left none); sentence starts at random and after a full stop."""
+    strings: list[str] = [""]
+    index = {"": 0}
+
+    def at(s: str) -> int:
+        if s not in index:
+            index[s] = len(strings)
+            strings.append(s)
+        return index[s]
+
+    idx, text, lower, lemma, flags = [], [], [], [], []
+    offset, previous = 0, rng.choice([".", ""])  # the first token starts a sentence, or none does
+    words: list[str] = []
+    while len(words) < n:
+        words.extend(rng.choice(PHRASES).split() if rng.random() < 0.1 else [rng.choice(vocabulary)])
+    for word in words[:n]:
+        form = rng.choice([word, word, word.capitalize(), word.upper(), word.replace("é", "e")])
+        base = rng.choice([word, word, form.lower(), "", word.replace("'", "’")])
+        punct = not any(c.isalnum() for c in form)
+        start = previous in (".", "!", "?") or rng.random() < (0.03 if n > 9 else 0)
+        idx.append(offset)
+        text.append(at(form))
+        lower.append(at(form.lower()))
+        lemma.append(at(base))
+        flags.append((1 if start else 0) | (2 if punct else 0) | (0 if punct else 8))
+        offset += len(form) + 1
+        previous = form
+    none = np.zeros(len(idx), dtype=np.int32)
+    return TokenArrays(strings, np.asarray(idx, dtype=np.int32), np.asarray(text, dtype=np.int32),
+                       np.asarray(lower, dtype=np.int32), np.asarray(lemma, dtype=np.int32), none,
+                       np.asarray(flags, dtype=np.uint8))
+
+
+@pytest.mark.parametrize("book,accents", [("ptce", False), ("ptce", True), ("referentiel", False)])
+def test_numpy_coder_equals_the_token_by_token_coder_on_random_texts(book, accents):
+    codebook = Codebook.shipped(book)
+    fast, slow = Coder(codebook, accent_insensitive=accents), Coder(codebook, accent_insensitive=accents)
+    rng = random.Random(13)
+    vocabulary = _vocabulary(codebook)
+    total = flagged = 0
+    for trial in range(150):
+        arrays = _random_arrays(rng, vocabulary, rng.choice([0, 1, 2, 5, 40, 400]))
+        expected = slow.match_strings(arrays)
+        assert fast.match(arrays) == expected, trial
+        total += len(expected)
+        flagged += sum(m.negated or m.contrast or m.reported for m in expected)
+    assert total > 500 and flagged > 100  # not vacuous: matches and flags of every kind were compared
+
+
+def test_clause_flags_by_arrays_equal_the_token_loops():
+    codebook = Codebook.shipped("ptce")
+    coder = Coder(codebook)
+    rng = random.Random(7)
+    vocabulary = _vocabulary(codebook)
+    kinds = {"negated": 0, "contrast": 0, "reported": 0}
+    for _ in range(60):
+        arrays = _random_arrays(rng, vocabulary, rng.choice([1, 3, 50, 300]))
+        slow = _Clauses(_tokens_of(arrays))
+        fast = _FastClauses(coder._word_ids(arrays)[2])
+        assert fast.clause_of == slow.clause_of and fast.sent_start == slow.sent_start
+        assert fast.sent_end == slow.sent_end and fast.neg_cue_at == slow.neg_cue_at
+        assert fast.contrast_mask == slow.contrast_mask and fast.reported_sentences == slow.reported_sentences
+        for i in range(len(arrays)):
+            for kind in kinds:
+                value = getattr(fast, kind)(i)
+                assert value == getattr(slow, kind)(i)
+                kinds[kind] += value
+    assert min(kinds.values()) > 20, kinds
+
+
+def test_a_gapped_pattern_needs_its_parts_in_order_within_two_words():
+    book = Codebook.from_yaml_text("""\
+name: essai
+codes:
+  - id: a
+    label: A
+    color: "#000000"
+  - id: a.b
+    parent: a
+    label: B
+    color: "#000000"
+    lemmas: [retour à * emploi, insertion * professionnel * durable]
+""", check_lemmas=False)
+    coder = Coder(book)
+    words = ("le retour rapide à un emploi , retour à un très bon emploi ; retour à un emploi ; "
+             "insertion vraiment professionnel durable").split()
+    strings = [""] + sorted(set(words))
+    at = np.asarray([strings.index(w) for w in words], dtype=np.int32)
+    arrays = TokenArrays(strings, np.arange(len(words), dtype=np.int32) * 20, at, at, at,
+                         np.zeros(len(words), dtype=np.int32),
+                         np.asarray([2 if w in ",;" else 0 for w in words], dtype=np.uint8))
+    assert [(m.start, m.end) for m in coder.match(arrays)] == [(14, 18), (19, 23)]
+    assert coder.match(arrays) == coder.match_strings(arrays)
