@@ -130,3 +130,56 @@ codes:
                          np.asarray([2 if w in ",;" else 0 for w in words], dtype=np.uint8))
     assert [(m.start, m.end) for m in coder.match(arrays)] == [(14, 18), (19, 23)]
     assert coder.match(arrays) == coder.match_strings(arrays)
+
+
+# --------------------------------------------------------------------------- the codebook read with libyaml
+
+def _lines(data) -> list:
+    """Every ``__line__`` and every sequence's item lines of loaded YAML, in order."""
+    if isinstance(data, dict):
+        return [data.get("__line__")] + [x for v in data.values() for x in _lines(v)]
+    if isinstance(data, list):
+        return [getattr(data, "lines", None)] + [x for v in data for x in _lines(v)]
+    return []
+
+
+def test_codebook_yaml_read_by_libyaml_equals_the_pure_python_loader(monkeypatch):
+    from importlib import resources
+
+    import ptce_nlp.codebook as codebook
+
+    if codebook._CLineLoader is None:
+        pytest.skip("PyYAML built without libyaml")
+    used = []
+    real = codebook._CLineLoader
+    monkeypatch.setattr(codebook, "_CLineLoader", lambda text: used.append(1) or real(text))
+    for name in ("codebook_ptce.yaml", "codebook_referentiel.yaml"):
+        text = resources.files("ptce_nlp").joinpath(f"data/{name}").read_text("utf-8")
+        text += "codes_bis: {a: 1, a: 2}\n"  # a duplicate key too
+        fast = codebook._load_yaml(text)
+        loader = codebook._LineLoader(text)
+        slow = (loader.get_single_data(), [p for _, p in sorted(loader.duplicate_keys)])
+        assert fast == slow and fast[1] and _lines(fast[0]) == _lines(slow[0])
+    assert len(used) == 2
+
+
+@pytest.mark.parametrize("text", [
+    "codes:\n  - id: a\n   label: [\n",                                  # a syntax error, line 3
+    "codes:\n  - id: a\n    label: &x A\n  - id: b\n    label: *x\n",      # an alias, line 5
+    "codes: " + "[" * 150 + "]" * 150,                                     # too deep
+    "codes: " + "[" * 99 + "x" + "]" * 99,                                 # a scalar one level too deep
+    "codes: []\n---\ncodes: []\n",                                         # two documents
+    "codes:\n  - id: a\n    label: A\n    label: B\n",                     # a duplicate key, line 4
+])
+def test_codebook_yaml_errors_are_those_of_the_pure_python_loader(monkeypatch, text):
+    import ptce_nlp.codebook as codebook
+    from ptce_nlp.codebook import CodebookError
+
+    def problems() -> list[str]:
+        with pytest.raises(CodebookError) as info:
+            Codebook.from_yaml_text(text, source="c.yaml", check_lemmas=False)
+        return info.value.problems
+
+    fast = problems()
+    monkeypatch.setattr(codebook, "_CLineLoader", None)
+    assert fast == problems() and fast[0].startswith("line ")
