@@ -183,3 +183,69 @@ def test_codebook_yaml_errors_are_those_of_the_pure_python_loader(monkeypatch, t
     fast = problems()
     monkeypatch.setattr(codebook, "_CLineLoader", None)
     assert fast == problems() and fast[0].startswith("line ")
+
+
+# --------------------------------------------------------------------------- counts and tables written by the csv module
+
+def test_counts_of_rows_equal_document_counts(tmp_path):
+    """The counts write_coding writes (counted in Python from the row tuples) are document_counts' table:
+    every flag alone and together, count_reported both ways, a category that is its own leaf, a document
+    with no sentence."""
+    import pandas as pd
+
+    from ptce_nlp.analysis import CODED_COLUMNS, _count_rows, code_documents, document_counts
+    from ptce_nlp.types import Document
+
+    book = Codebook.from_yaml_text("""\
+name: essai
+codes:
+  - id: valeurs_ess
+    label: Valeurs
+    color: "#EF6C00"
+  - id: valeurs_ess.cooperation
+    parent: valeurs_ess
+    label: Coopération
+    color: "#FFA726"
+    lemmas: [coopération, coopérer]
+  - id: discours_cluster
+    label: Cluster
+    color: "#C62828"
+    lemmas: [compétitivité, cluster]
+""", check_lemmas=False)
+    texts = ["La coopération locale. Sans coopération, pas de cluster. Selon Porter, le cluster gagne.",
+             "Contrairement à la compétitivité, la coopération. Le cluster coopère. Coopération et cluster.",
+             "...", "Rien ici."]
+    documents = [Document(f"d{i}", t, "txt", metadata={"pole": "P" if i % 2 else ""}) for i, t in enumerate(texts)]
+    result = code_documents(documents, book, cache_dir=tmp_path / "c")
+    rows = list(result.coded.itertuples(index=False, name=None))
+    flags = {column: result.coded[column].any() for column in ("negated", "contrast", "reported")}
+    assert all(flags.values()), flags  # every flag is exercised
+    for count_reported in (False, True):
+        counts, counted = _count_rows(result.parsed, rows, book, count_reported=count_reported)
+        expected = document_counts(result.parsed, result.coded, book, count_reported=count_reported)
+        pd.testing.assert_frame_equal(pd.DataFrame(counts, columns=expected.columns), expected)
+        assert counted == sum(not (r[8] or r[9] or (r[12] and not count_reported)) for r in rows)
+    assert list(result.coded.columns) == CODED_COLUMNS
+
+
+def test_write_coding_writes_the_bytes_of_write_csv(tmp_path):
+    """coded_segments and code_counts written row by row (csv module) are byte for byte what write_csv writes
+    of code_documents' tables: quotes, commas and new lines in cells, True/False, floats, NaN (a document of
+    punctuation only has no words: its densities are NaN)."""
+    from ptce_nlp.analysis import code_documents, write_coding
+    from ptce_nlp.io import write_csv
+    from ptce_nlp.types import Document
+
+    book = Codebook.shipped("ptce")
+    texts = ["La coopération « locale », \"dite\" solidaire.\r\nLe pôle de compétitivité, sans mutualisation.",
+             "...", "Selon Porter (1998), le cluster ; la mutualisation des moyens, loin de la coopération."]
+    documents = [Document(f"d,{i}", t, "txt", metadata={"pole": 'P "x", y' if i else ""})
+                 for i, t in enumerate(texts)]
+    paths = {k: tmp_path / f"{k}.csv" for k in ("coded", "counts", "sentences")}
+    write_coding(documents, book, paths, cache_dir=tmp_path / "c", batch=2)
+    result = code_documents(documents, book, cache_dir=tmp_path / "c")
+    assert result.counts["density"].isna().any() and len(result.coded) > 3
+    write_csv(result.coded, tmp_path / "coded_ref.csv")
+    write_csv(result.counts, tmp_path / "counts_ref.csv")
+    assert paths["coded"].read_bytes() == (tmp_path / "coded_ref.csv").read_bytes()
+    assert paths["counts"].read_bytes() == (tmp_path / "counts_ref.csv").read_bytes()
