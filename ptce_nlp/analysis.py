@@ -326,10 +326,12 @@ class _DocumentCoder:
         self.coder = Coder(codebook, accent_insensitive=accent_insensitive)
 
     def rows(self, p: ParsedDocument) -> list[tuple]:
-        from .export.qdpx import newline_map
-
         original = p.document.text
-        exported = newline_map(original)[1] if "\r" in original else None
+        exported = None
+        if "\r" in original:
+            from .export.qdpx import newline_map
+
+            exported = newline_map(original)[1]
         p.n_sentences  # noqa: B018 - counted while the document is at hand
         doc_rows = []
         for m in self.coder.match(p.tokens):

@@ -249,3 +249,15 @@ def test_write_coding_writes_the_bytes_of_write_csv(tmp_path):
     write_csv(result.counts, tmp_path / "counts_ref.csv")
     assert paths["coded"].read_bytes() == (tmp_path / "coded_ref.csv").read_bytes()
     assert paths["counts"].read_bytes() == (tmp_path / "counts_ref.csv").read_bytes()
+
+
+def test_import_leaves_exports_and_agreement_for_when_they_are_asked_for():
+    import subprocess
+    import sys
+
+    code = ("import sys, ptce_nlp, ptce_nlp.cli, ptce_nlp.analysis; "
+            "loaded = [m for m in ('ptce_nlp.export', 'ptce_nlp.agreement') if m in sys.modules]; "
+            "assert not loaded, loaded; from ptce_nlp import write_qdpx, cohen_kappa; "
+            "assert 'ptce_nlp.export.qdpx' in sys.modules and 'write_qdpx' in dir(ptce_nlp)")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr[-800:]
