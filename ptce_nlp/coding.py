@@ -124,6 +124,7 @@ class Coder:
         self._memo: dict[str, dict[str, str]] = {"lower": {}, "key": {}, "norm": {}}
         self._id_tables: tuple[_IdTable, _IdTable] | None = None
         self._string_table: _StringTable | None = None
+        self._terms: dict[tuple[str, str], str] = {}  # (code id, pattern index) -> the pattern's text
 
     def _phrase_tables(self) -> tuple[dict, dict]:
         """Patterns by their first word and length: ``(by_norm, by_lower)``, each
@@ -264,20 +265,24 @@ class Coder:
         """The matches of a document's raw hits: the longest within a code, not excluded, with their flags."""
         found: dict[str, list[tuple[int, int, str]]] = {}
         excluded: dict[str, list[tuple[int, int]]] = {}
+        terms = self._terms
         for code_id, which, start, end in hits:
             if which.startswith("x"):
                 excluded.setdefault(code_id, []).append((start, end))
             else:
-                found.setdefault(code_id, []).append((start, end, self.codebook[code_id].patterns[int(which)].text))
+                term = terms.get((code_id, which))
+                if term is None:
+                    term = terms[code_id, which] = self.codebook[code_id].patterns[int(which)].text
+                found.setdefault(code_id, []).append((start, end, term))
         if not found:
             return []
         clauses = clauses_of()
         idx, text, strings = arrays.idx, arrays.text, arrays.strings
         out: list[Match] = []
         for code_id, spans in found.items():
-            blocked = excluded.get(code_id, [])
-            for start, end, term in _longest(spans):
-                if any(s < end and start < e for s, e in blocked):
+            blocked = excluded.get(code_id)
+            for start, end, term in _longest(spans) if len(spans) > 1 else spans:
+                if blocked and any(s < end and start < e for s, e in blocked):
                     continue
                 out.append(Match(code_id, term, start, end, int(idx[start]),
                                  int(idx[end - 1]) + len(strings[int(text[end - 1])]),
