@@ -305,7 +305,8 @@ class _IdTable:
     ``per`` words is then checked word by word.
     """
 
-    def __init__(self, table: dict, gaps: Sequence[tuple[str, str, list[list[str]]]] = ()) -> None:
+    def __init__(self, table: dict, gaps: Sequence[tuple[str, str, list[list[str]]]] = (), *,
+                 per: int | None = None) -> None:
         self.vocab: dict[str, int] = {}
         by_length: dict[int, dict[tuple[int, ...], list]] = {}
         #: the gapped patterns' further parts (``Coder._gaps``), as word ids
@@ -317,7 +318,7 @@ class _IdTable:
                     ids = tuple(self.vocab.setdefault(w, len(self.vocab) + 1) for w in words)
                     by_length.setdefault(length, {})[ids] = labels
         self.bits = max(1, len(self.vocab).bit_length())
-        self.per = max(1, 63 // self.bits)
+        self.per = max(1, 63 // self.bits) if per is None else per  # (a smaller ``per``: tests of the long path)
         self.lengths = []
         for length in sorted(by_length):
             patterns = by_length[length]

@@ -35,7 +35,16 @@ def _vocabulary(book: Codebook) -> list[str]:
     return sorted(words)
 
 
-def _random_arrays(rng: random.Random, vocabulary: list[str], n: int) -> TokenArrays:
+def _phrases(book: Codebook) -> list[str]:
+    """The codebook's patterns and exclusions as texts, a gap filled with 0 to 3 words."""
+    out = []
+    for code in book.codes.values():
+        for p in code.patterns + code.exclusions:
+            out.append(p.tokens)
+    return out
+
+
+def _random_arrays(rng: random.Random, vocabulary: list[str], n: int, patterns: list = ()) -> TokenArrays:
     """Token arrays of ``n`` random words: a token's lemma is itself, its lower case, an accentless or
     upper-case variant, or empty (the parse left none); sentence starts at random and after a full stop."""
     strings: list[str] = [""]
@@ -51,7 +60,14 @@ def _random_arrays(rng: random.Random, vocabulary: list[str], n: int) -> TokenAr
     offset, previous = 0, rng.choice([".", ""])  # the first token starts a sentence, or none does
     words: list[str] = []
     while len(words) < n:
-        words.extend(rng.choice(PHRASES).split() if rng.random() < 0.1 else [rng.choice(vocabulary)])
+        draw = rng.random()
+        if draw < 0.1:
+            words.extend(rng.choice(PHRASES).split())
+        elif draw < 0.2 and patterns:  # a whole pattern, its gaps filled with 0 to 3 words
+            for word in rng.choice(patterns):
+                words.extend(rng.sample(vocabulary, rng.choice([0, 1, 2, 3])) if word == GAP else [word])
+        else:
+            words.append(rng.choice(vocabulary))
     for word in words[:n]:
         form = rng.choice([word, word, word.capitalize(), word.upper(), word.replace("é", "e")])
         base = rng.choice([word, word, form.lower(), "", word.replace("'", "’")])
@@ -70,20 +86,29 @@ def _random_arrays(rng: random.Random, vocabulary: list[str], n: int) -> TokenAr
                        np.asarray(flags, dtype=np.uint8))
 
 
-@pytest.mark.parametrize("book,accents", [("ptce", False), ("ptce", True), ("referentiel", False)])
-def test_numpy_coder_equals_the_token_by_token_coder_on_random_texts(book, accents):
+@pytest.mark.parametrize("book,accents,per", [("ptce", False, None), ("ptce", True, None), ("referentiel", False, None),
+                                              ("ptce", False, 2)])
+def test_numpy_coder_equals_the_token_by_token_coder_on_random_texts(book, accents, per):
+    """``per``: at most that many words packed in one integer (longer patterns then checked word by word)."""
+    from ptce_nlp.coding import _IdTable
+
     codebook = Codebook.shipped(book)
     fast, slow = Coder(codebook, accent_insensitive=accents), Coder(codebook, accent_insensitive=accents)
+    if per is not None:
+        by_norm, by_lower = fast._phrase_tables()
+        fast._id_tables = (_IdTable(by_norm, fast._gaps, per=per), _IdTable(by_lower, per=per))
     rng = random.Random(13)
-    vocabulary = _vocabulary(codebook)
-    total = flagged = 0
+    vocabulary, patterns = _vocabulary(codebook), _phrases(codebook)
+    total = flagged = long = 0
     for trial in range(150):
-        arrays = _random_arrays(rng, vocabulary, rng.choice([0, 1, 2, 5, 40, 400]))
+        arrays = _random_arrays(rng, vocabulary, rng.choice([0, 1, 2, 5, 40, 400]), patterns)
         expected = slow.match_strings(arrays)
         assert fast.match(arrays) == expected, trial
         total += len(expected)
         flagged += sum(m.negated or m.contrast or m.reported for m in expected)
-    assert total > 500 and flagged > 100  # not vacuous: matches and flags of every kind were compared
+        long += sum(m.end - m.start >= 3 for m in expected)
+    # not vacuous: matches of several words and flags of every kind were compared
+    assert total > 500 and flagged > 100 and long > 50, (total, flagged, long)
 
 
 def test_clause_flags_by_arrays_equal_the_token_loops():
