@@ -286,3 +286,32 @@ def test_import_leaves_exports_and_agreement_for_when_they_are_asked_for():
             "assert 'ptce_nlp.export.qdpx' in sys.modules and 'write_qdpx' in dir(ptce_nlp)")
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr[-800:]
+
+
+def test_warm_lexicon_recode_imports_neither_scipy_nor_agreement(tmp_path):
+    """scipy (the learned coder's sparse matrices, imported by ptce_nlp.classify when first used) and the
+    agreement module stay out of a warm re-code with the lexicon alone (the exports' .qdpx module comes in
+    for the bundled corpus's text with \\r\\n line ends); the tables are those of the cold run."""
+    import os
+    import subprocess
+    import sys
+
+    from click.testing import CliRunner
+
+    from ptce_nlp.cli import main
+
+    from .conftest import CORPUS
+
+    cache = tmp_path / "c"
+    cold = ["code", str(CORPUS), "--out", str(tmp_path / "cold"), "--cache-dir", str(cache), "--coder", "lexicon", "-q"]
+    assert CliRunner().invoke(main, cold).exit_code == 0
+    warm = [*cold[:3], str(tmp_path / "warm"), *cold[4:]]
+    probe = ("import sys; from ptce_nlp.cli import main\n"
+             "try:\n    main.main(sys.argv[1:], standalone_mode=False)\nfinally:\n"
+             "    print(sorted(m for m in ('scipy', 'ptce_nlp.agreement', 'spacy') if m in sys.modules))\n")
+    proc = subprocess.run([sys.executable, "-c", probe, *warm], capture_output=True, text=True, timeout=300,
+                          env={**os.environ, "PYTHONPATH": str(CORPUS.parent)})
+    assert proc.returncode == 0, proc.stderr[-800:]
+    assert proc.stdout.strip().splitlines()[-1] == "[]"
+    for name in ("coded_segments.csv", "code_counts.csv", "coded_sentences.csv"):
+        assert (tmp_path / "warm" / name).read_bytes() == (tmp_path / "cold" / name).read_bytes()
