@@ -315,3 +315,35 @@ def test_warm_lexicon_recode_imports_neither_scipy_nor_agreement(tmp_path):
     assert proc.stdout.strip().splitlines()[-1] == "[]"
     for name in ("coded_segments.csv", "code_counts.csv", "coded_sentences.csv"):
         assert (tmp_path / "warm" / name).read_bytes() == (tmp_path / "cold" / name).read_bytes()
+
+
+def test_write_coding_leaves_the_garbage_collector_as_it_found_it(tmp_path, monkeypatch):
+    """write_coding freezes what is alive when it starts (gc.freeze) and unfreezes it at the end, after an
+    error too; a caller's own freeze is left alone."""
+    import gc
+
+    import ptce_nlp.analysis as analysis
+    from ptce_nlp.types import Document
+
+    seen = []
+    real = analysis.iter_parsed
+
+    def spy(*args, **kwargs):
+        seen.append(gc.get_freeze_count())
+        yield from real(*args, **kwargs)
+
+    monkeypatch.setattr(analysis, "iter_parsed", spy)
+    paths = {k: tmp_path / f"{k}.csv" for k in ("coded", "counts", "sentences")}
+    documents = [Document("a", "La coopération locale.", "txt")]
+    assert gc.get_freeze_count() == 0
+    analysis.write_coding(documents, Codebook.shipped(), paths, cache_dir=tmp_path / "c")
+    assert seen[-1] > 0 and gc.get_freeze_count() == 0
+    with pytest.raises(KeyError):
+        analysis.write_coding(documents, Codebook.shipped(), {}, cache_dir=tmp_path / "c")
+    assert gc.get_freeze_count() == 0
+    gc.freeze()
+    try:
+        analysis.write_coding(documents, Codebook.shipped(), paths, cache_dir=tmp_path / "c")
+        assert gc.get_freeze_count() > 0  # not unfrozen by write_coding
+    finally:
+        gc.unfreeze()
