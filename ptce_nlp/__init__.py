@@ -29,22 +29,14 @@ __all__ = [
     "Document", "ReadFailure", "Segment",
 ]
 
-# --- exports, QDA import and agreement (issue 5)
-from .agreement import (AgreementResult, cohen_kappa, compare_codings, krippendorff_alpha,  # noqa: E402
-                        percent_agreement, segment_units, sentence_units)
-from .export import (ImportedProject, QdaExportError, QdaImportError, read_qdc, read_qdpx,  # noqa: E402
-                     write_iramuteq, write_jsonl, write_qdc, write_qdpx, write_tables, write_xlsx)
-
-__all__ += [
-    "AgreementResult", "cohen_kappa", "compare_codings", "krippendorff_alpha", "percent_agreement",
-    "segment_units", "sentence_units",
-    "ImportedProject", "QdaExportError", "QdaImportError", "read_qdc", "read_qdpx", "write_iramuteq",
-    "write_jsonl", "write_qdc", "write_qdpx", "write_tables", "write_xlsx",
-]
-
 # Exported lazily, so that `import ptce_nlp` (and `ptce-nlp --help`) does not pay for importing spaCy,
-# scikit-learn, scipy and matplotlib: topics and closeness (issue 4), the main job and its report (issue 6).
+# scikit-learn, scipy and matplotlib: topics and closeness (issue 4), the main job and its report (issue 6);
+# exports, QDA import and agreement (issue 5) too, which a warm re-code does not need (issue 13).
 _LAZY = {
+    "agreement": ("AgreementResult", "cohen_kappa", "compare_codings", "krippendorff_alpha", "percent_agreement",
+                  "segment_units", "sentence_units"),
+    "export": ("ImportedProject", "QdaExportError", "QdaImportError", "read_qdc", "read_qdpx", "write_iramuteq",
+               "write_jsonl", "write_qdc", "write_qdpx", "write_tables", "write_xlsx"),
     "closeness": ("ClosenessModel", "Wordscores", "closeness_tables", "method_agreement", "pole_type_agreement"),
     "features": ("LemmaVectorizer", "TermUnits", "extract_units", "seed_terms"),
     "models": ("ModelError", "ModelVersionError", "SavedModel", "load_model", "save_model"),

@@ -21,6 +21,7 @@ whose tables are pandas DataFrames:
 from __future__ import annotations
 
 import bisect
+import csv
 import os
 import re
 from dataclasses import dataclass, field
@@ -325,10 +326,12 @@ class _DocumentCoder:
         self.coder = Coder(codebook, accent_insensitive=accent_insensitive)
 
     def rows(self, p: ParsedDocument) -> list[tuple]:
-        from .export.qdpx import newline_map
-
         original = p.document.text
-        exported = newline_map(original)[1] if "\r" in original else None
+        exported = None
+        if "\r" in original:
+            from .export.qdpx import newline_map
+
+            exported = newline_map(original)[1]
         p.n_sentences  # noqa: B018 - counted while the document is at hand
         doc_rows = []
         for m in self.coder.match(p.tokens):
@@ -388,6 +391,27 @@ def has_lone_cr(documents: Sequence[Document]) -> bool:
     return any(lone(d.text) or lone(d.doc_id) or any(lone(v) for v in d.metadata.values()) for d in documents)
 
 
+def _gc_frozen(function: Callable) -> Callable:
+    """Run ``function`` with the objects alive when it starts (modules, the documents, the codebook) out of
+    the cyclic garbage collector's way (:func:`gc.freeze`), as long as no one else froze any: its full
+    collections then look at what the run makes only (a tenth of a warm re-code's time otherwise)."""
+    import functools
+    import gc
+
+    @functools.wraps(function)
+    def frozen(*args, **kwargs):
+        if gc.get_freeze_count():
+            return function(*args, **kwargs)
+        gc.freeze()
+        try:
+            return function(*args, **kwargs)
+        finally:
+            gc.unfreeze()
+
+    return frozen
+
+
+@_gc_frozen
 def write_coding(documents: Sequence[Document], codebook: Codebook, paths: dict[str, Path], *, sentence_coder=None,
                  cache_dir: str | Path | None = None, jobs: int = 1, accent_insensitive: bool = False,
                  count_reported: bool = False, progress: Callable[[int], None] | None = None,
@@ -419,6 +443,8 @@ def write_coding(documents: Sequence[Document], codebook: Codebook, paths: dict[
         def write(kind: str, frame: pd.DataFrame, header: bool = False) -> None:
             frame.to_csv(files[kind], index=False, header=header, lineterminator="\n")
 
+        writers = {k: csv.writer(files[k], lineterminator="\n") for k in ("coded", "counts")}
+
         for kind, names in columns.items():
             write(kind, pd.DataFrame(columns=names), header=True)
         pending: list[ParsedDocument] = []
@@ -426,13 +452,17 @@ def write_coding(documents: Sequence[Document], codebook: Codebook, paths: dict[
         next_i = 0
 
         def flush() -> None:
+            # the rows of coded_segments and code_counts written by the csv module, as DataFrame.to_csv would
+            # (it uses that module): True/False, integers, shortest float repr, NaN as an empty cell
+            writers["coded"].writerows(rows)
+            counts, counted = _count_rows(pending, rows, codebook, count_reported=count_reported)
+            writers["counts"].writerows(row if row[8] == row[8] and row[10] == row[10] else
+                                        row[:8] + (_nan(row[8]), row[9], _nan(row[10])) for row in counts)
             coded = pd.DataFrame(rows, columns=CODED_COLUMNS)
-            write("coded", coded)
-            write("counts", document_counts(pending, coded, codebook, count_reported=count_reported))
             sentences = hybrid_sentences(pending, coded, sentence_coder)
             write("sentences", sentences)
             totals["matches"] += len(coded)
-            totals["counted"] += int(scored_mask(coded, count_reported=count_reported).sum()) if len(coded) else 0
+            totals["counted"] += counted
             totals["sentences"] += len(sentences)
             pending.clear()
             rows.clear()
@@ -452,6 +482,48 @@ def write_coding(documents: Sequence[Document], codebook: Codebook, paths: dict[
         if pending:
             flush()
     return {**stats, **totals}
+
+
+def _nan(value: float) -> float | str:
+    """A float as DataFrame.to_csv writes it: NaN as an empty cell."""
+    return "" if value != value else value
+
+
+def _count_rows(parsed: Sequence[ParsedDocument], rows: Sequence[tuple], codebook: Codebook, *,
+                count_reported: bool = False) -> tuple[list[tuple], int]:
+    """:func:`document_counts` of the rows of ``coded`` as :class:`_DocumentCoder` makes them (tuples in
+    :data:`CODED_COLUMNS` order, real booleans), counted in Python: ``(rows of the table, matches counted)``."""
+    doc_at, segment_at, code_at, category_at = (CODED_COLUMNS.index(c) for c in ("doc_id", "segment_id", "code_id",
+                                                                                    "category"))
+    flags_at = [CODED_COLUMNS.index(c) for c in FLAG_COLUMNS if c != "reported" or not count_reported]
+    n_all: dict[tuple[str, str], int] = {}
+    n: dict[tuple[str, str], int] = {}
+    sentences: dict[tuple[str, str], set] = {}
+    counted = 0
+    for row in rows:
+        scored = not any(row[i] for i in flags_at)
+        counted += scored
+        code, category = (row[doc_at], row[code_at]), (row[doc_at], row[category_at])
+        for key in (code, category) if code != category else (code,):  # a category that is its own leaf: once
+            n_all[key] = n_all.get(key, 0) + 1
+            if scored:
+                n[key] = n.get(key, 0) + 1
+                sentences.setdefault(key, set()).add(row[segment_at])
+    out = []
+    leaves, categories = [c.id for c in codebook.leaves()], [c.id for c in codebook.categories()]
+    for p in parsed:
+        doc_id = p.document.doc_id
+        n_tokens = p.n_tokens
+        n_sentences = p.n_sentences
+        pole, pole_type = p.document.metadata.get("pole", ""), p.document.metadata.get("pole_type", "")
+        for level, ids in (("code", leaves), ("category", categories)):
+            for code_id in ids:
+                key = (doc_id, code_id)
+                k, coded_sentences = n.get(key, 0), len(sentences.get(key, ()))
+                out.append((doc_id, pole, pole_type, level, code_id, k, n_all.get(key, 0), n_tokens,
+                            1000.0 * k / n_tokens if n_tokens else float("nan"), coded_sentences,
+                            coded_sentences / n_sentences if n_sentences else float("nan")))
+    return out, counted
 
 
 def document_counts(parsed: Sequence[ParsedDocument], coded: pd.DataFrame, codebook: Codebook, *,

@@ -35,11 +35,21 @@ from typing import Sequence
 
 import numpy as np
 import pandas as pd
-import scipy.sparse as sp
 
 from . import __version__
 from .errors import PtceError
 from .evaluation import CATEGORIES
+
+class _LazySparse:
+    """``scipy.sparse``, imported when first used: coding with the lexicon alone never needs it (issue 13)."""
+
+    def __getattr__(self, name: str):
+        import scipy.sparse
+
+        return getattr(scipy.sparse, name)
+
+
+sp = _LazySparse()
 
 FORMAT_VERSION = 2  # 2: sentence-shape features; numpy prediction
 CARD = "model_card.json"

@@ -122,6 +122,9 @@ class Coder:
         self._tables: tuple[dict, dict] | None = None
         self._gaps: list[tuple[str, str, list[list[str]]]] = []
         self._memo: dict[str, dict[str, str]] = {"lower": {}, "key": {}, "norm": {}}
+        self._id_tables: tuple[_IdTable, _IdTable] | None = None
+        self._string_table: _StringTable | None = None
+        self._terms: dict[tuple[str, str], str] = {}  # (code id, pattern index) -> the pattern's text
 
     def _phrase_tables(self) -> tuple[dict, dict]:
         """Patterns by their first word and length: ``(by_norm, by_lower)``, each
@@ -167,8 +170,70 @@ class Coder:
         """The token strings coding needs, of a :class:`~ptce_nlp.tokens.TokenArrays` or a spaCy ``Doc``."""
         return _tokens_of(_as_arrays(parsed), accents=not self.accent_insensitive, memo=self._memo)
 
+    def _id_phrase_tables(self) -> tuple["_IdTable", "_IdTable"]:
+        """:meth:`_phrase_tables` with pattern words as small integers (``by_norm``, ``by_lower``)."""
+        if self._id_tables is None:
+            by_norm, by_lower = self._phrase_tables()
+            self._id_tables = (_IdTable(by_norm, self._gaps), _IdTable(by_lower))
+        return self._id_tables
+
+    def _word_ids(self, arrays) -> tuple[np.ndarray, np.ndarray, "_Columns"]:
+        """Per token: the pattern word id of its matching key and of its lower case (0: in no pattern); and
+        the columns the clause analysis reads (:class:`_Columns`).
+
+        What a string gives is worked out once per coder (:class:`_StringTable`), whatever the document."""
+        if self._string_table is None:
+            by_norm, by_lower = self._id_phrase_tables()
+            self._string_table = _StringTable(by_norm.vocab, by_lower.vocab, accents=not self.accent_insensitive)
+        table = self._string_table
+        at = table.ids(arrays.strings)
+        source = np.where(table.empty[at][arrays.lemma], arrays.text, arrays.lemma)
+        return table.norm_id[at][source], table.lower_id[at][arrays.lower], _Columns(arrays, source, at, table)
+
     def match(self, parsed) -> list[Match]:
-        """Code one parsed document (:class:`~ptce_nlp.tokens.TokenArrays` or spaCy ``Doc``)."""
+        """Code one parsed document (:class:`~ptce_nlp.tokens.TokenArrays` or spaCy ``Doc``).
+
+        Patterns are found with numpy: each token's matching key is a pattern word id (0 for a word in no
+        pattern), the ids of ``k`` consecutive tokens packed in one integer are looked up among the packed
+        patterns of ``k`` words; only the hits cost Python work. The same matches as :meth:`match_strings`
+        (tested on random texts).
+        """
+        arrays = _as_arrays(parsed)
+        n = len(arrays)
+        if not n:
+            return []
+        by_norm, by_lower = self._id_phrase_tables()
+        norm_at, lower_at, columns = self._word_ids(arrays)
+        hits: list[tuple[str, str, int, int]] = []
+        gapped: list[tuple[int, int, int]] = []  # (start, end, gap index) of the first parts of gapped patterns
+        for table, ids in ((by_norm, norm_at), (by_lower, lower_at)):
+            for start, end, labels in table.find(ids):
+                for code_id, which in labels:
+                    if which.startswith("g"):
+                        gapped.append((start, end, int(which[1:])))
+                    else:
+                        hits.append((code_id, which, start, end))
+        if gapped:
+            # the next part's first word must stand 0 to MAX_GAP tokens after the first part (checked with
+            # numpy for all at once); _gap_ends reads the word ids of the few that pass
+            ends = np.fromiter((g[1] for g in gapped), dtype=np.int64, count=len(gapped))
+            first = np.fromiter((_first_id(by_norm.gaps[g[2]][2]) for g in gapped), dtype=np.int64,
+                                count=len(gapped))
+            padded = np.concatenate([norm_at, np.zeros(MAX_GAP + 1, dtype=norm_at.dtype)])
+            near = np.zeros(len(gapped), dtype=bool)
+            for gap in range(MAX_GAP + 1):
+                near |= padded[ends + gap] == first
+            near |= first < 0
+            tokens = _Tokens([], [], [], [], ((arrays.flags & 2) != 0).tolist(), norm_at.tolist(), [])
+            for k in np.flatnonzero(near).tolist():
+                start, end, g = gapped[k]
+                code_id, which, rest = by_norm.gaps[g]
+                hits.extend((code_id, which, start, e) for e in _gap_ends(tokens, end, rest))
+        return self._matches(arrays, hits, lambda: _FastClauses(columns))
+
+    def match_strings(self, parsed) -> list[Match]:
+        """:meth:`match` one token at a time on the token strings (the slower path :meth:`match` is tested
+        against)."""
         arrays = _as_arrays(parsed)
         tokens = _tokens_of(arrays, accents=not self.accent_insensitive, memo=self._memo)
         by_norm, by_lower = self._phrase_tables()
@@ -194,27 +259,109 @@ class Coder:
                             hits.extend((code_id, which, i, e) for e in _gap_ends(tokens, end, rest))
                         else:
                             hits.append((code_id, which, i, end))
+        return self._matches(arrays, hits, lambda: _Clauses(tokens))
+
+    def _matches(self, arrays, hits: list[tuple[str, str, int, int]], clauses_of) -> list[Match]:
+        """The matches of a document's raw hits: the longest within a code, not excluded, with their flags."""
         found: dict[str, list[tuple[int, int, str]]] = {}
         excluded: dict[str, list[tuple[int, int]]] = {}
+        terms = self._terms
         for code_id, which, start, end in hits:
             if which.startswith("x"):
                 excluded.setdefault(code_id, []).append((start, end))
             else:
-                found.setdefault(code_id, []).append((start, end, self.codebook[code_id].patterns[int(which)].text))
+                term = terms.get((code_id, which))
+                if term is None:
+                    term = terms[code_id, which] = self.codebook[code_id].patterns[int(which)].text
+                found.setdefault(code_id, []).append((start, end, term))
         if not found:
             return []
-        clauses = _Clauses(tokens)
-        idx = arrays.idx
+        clauses = clauses_of()
+        idx, text, strings = arrays.idx, arrays.text, arrays.strings
         out: list[Match] = []
         for code_id, spans in found.items():
-            blocked = excluded.get(code_id, [])
-            for start, end, term in _longest(spans):
-                if any(s < end and start < e for s, e in blocked):
+            blocked = excluded.get(code_id)
+            for start, end, term in _longest(spans) if len(spans) > 1 else spans:
+                if blocked and any(s < end and start < e for s, e in blocked):
                     continue
                 out.append(Match(code_id, term, start, end, int(idx[start]),
-                                 int(idx[end - 1]) + len(tokens.texts[end - 1]),
+                                 int(idx[end - 1]) + len(strings[int(text[end - 1])]),
                                  clauses.negated(start), clauses.contrast(start), clauses.reported(start)))
         out.sort(key=lambda m: (m.start, m.end, m.code_id))
+        return out
+
+
+def _first_id(rest: Sequence[Sequence[int]]) -> int:
+    """The first word id of a gapped pattern's second part, -1 when it has none (any position will do)."""
+    return rest[0][0] if rest and rest[0] else -1
+
+
+class _IdTable:
+    """A phrase table (``{first: {length: {words: labels}}}``) with its words numbered from 1.
+
+    For each pattern length ``k``, the ids of the first ``min(k, per)`` words are packed in one int64
+    (``bits`` bits a word, ``per`` words at most): a document's tokens are packed the same way with shifted
+    arrays and looked up among the patterns' packed prefixes with ``np.isin``; a pattern longer than
+    ``per`` words is then checked word by word.
+    """
+
+    def __init__(self, table: dict, gaps: Sequence[tuple[str, str, list[list[str]]]] = (), *,
+                 per: int | None = None) -> None:
+        self.vocab: dict[str, int] = {}
+        by_length: dict[int, dict[tuple[int, ...], list]] = {}
+        #: the gapped patterns' further parts (``Coder._gaps``), as word ids
+        self.gaps = [(code_id, which, [[self.vocab.setdefault(w, len(self.vocab) + 1) for w in part]
+                                       for part in rest]) for code_id, which, rest in gaps]
+        for lengths in table.values():
+            for length, patterns in lengths.items():
+                for words, labels in patterns.items():
+                    ids = tuple(self.vocab.setdefault(w, len(self.vocab) + 1) for w in words)
+                    by_length.setdefault(length, {})[ids] = labels
+        self.bits = max(1, len(self.vocab).bit_length())
+        self.per = max(1, 63 // self.bits) if per is None else per  # (a smaller ``per``: tests of the long path)
+        self.lengths = []
+        for length in sorted(by_length):
+            patterns = by_length[length]
+            k = min(length, self.per)
+            prefixes = np.unique(np.fromiter((self._pack(ids[:k]) for ids in patterns), dtype=np.int64,
+                                             count=len(patterns)))
+            exact = {self._pack(ids): labels for ids, labels in patterns.items()} if k == length else None
+            self.lengths.append((length, k, prefixes, exact, patterns))
+
+    def _pack(self, ids: Sequence[int]) -> int:
+        value = 0
+        for i in ids:
+            value = (value << self.bits) | i
+        return value
+
+    def find(self, ids: np.ndarray) -> list[tuple[int, int, list]]:
+        """``(start, end, labels)`` of every occurrence of every pattern in a document's word ids."""
+        out: list[tuple[int, int, list]] = []
+        n = len(ids)
+        if not n or not self.vocab:
+            return out
+        listed = None
+        for length, k, prefixes, exact, patterns in self.lengths:
+            if length > n:
+                break
+            m = n - length + 1
+            packed = ids[:m].copy()
+            for j in range(1, k):
+                packed <<= self.bits
+                packed |= ids[j:j + m]
+            found = np.searchsorted(prefixes, packed)
+            found[found == len(prefixes)] = 0
+            at = np.flatnonzero(prefixes[found] == packed)
+            if not len(at):
+                continue
+            if exact is not None:
+                out.extend((i, i + length, exact[v]) for i, v in zip(at.tolist(), packed[at].tolist()))
+            else:
+                listed = ids.tolist() if listed is None else listed
+                for i in at.tolist():
+                    labels = patterns.get(tuple(listed[i:i + length]))
+                    if labels is not None:
+                        out.append((i, i + length, labels))
         return out
 
 
@@ -444,11 +591,13 @@ class _Clauses:
             self.contrast_mask[j] = True
             j += 1
 
-    def _reported_sentences(self) -> set[int]:
-        """Starts of the sentences that cite a work or attribute what they say to someone else."""
+    def _reported_sentences(self, candidates: Iterable[int] | None = None) -> set[int]:
+        """Starts of the sentences that cite a work or attribute what they say to someone else (looking at
+        the ``candidates`` tokens only when given: those that may open one of the three forms)."""
         texts, lowers, keys, n = self.texts, self.lowers, self.keys, len(self.texts)
         found: set[int] = set()
-        for i, text in enumerate(texts):
+        for i in range(n) if candidates is None else candidates:
+            text = texts[i]
             if len(text) == 4 and text.isdigit() and 1850 <= int(text) <= 2099:
                 # a year in a citation: « (Porter, 1998) », « Porter (1998) », « Pecqueur et al. (2005) »
                 if i and texts[i - 1] in ("(", ",") and any(t[:1].isupper() and t.isalpha() and len(t) > 1
@@ -478,6 +627,130 @@ class _Clauses:
 
     def contrast(self, start: int) -> bool:
         return self.contrast_mask[start]
+
+
+#: Bits of :func:`_string_props`: what a string is as a token text (``T_``), lower case (``L_``) or lemma key
+#: (``K_``) for the clause analysis.
+T_CLAUSE, T_YEAR, L_CLAUSE, L_NEG, L_REPORT, K_NEG, K_CONTRAST, K_REPORT = (1 << b for b in range(8))
+
+
+def _string_props(text: str, lower: str, key: str) -> int:
+    """The clause-analysis bits of a string of a document's string table, as text, lower case and key
+    (the tests of :class:`_Clauses`, per distinct string instead of per token)."""
+    return ((T_CLAUSE if text in _CLAUSE_PUNCT else 0) | (T_YEAR if len(text) == 4 and text.isdigit() else 0)
+            | (L_CLAUSE if lower in _CLAUSE_WORDS else 0) | (L_NEG if lower in _NEG_FIRST else 0)
+            | (L_REPORT if lower in _REPORT_INTRO or lower == "d'" else 0)
+            | (K_NEG if key in _NEG_PHRASE_FIRST else 0) | (K_CONTRAST if key in _CONTRAST_BY_FIRST else 0)
+            | (K_REPORT if key in _REPORT_NOUNS and key not in ("modèle", "théorie", "doctrine") else 0))
+
+
+class _StringTable:
+    """What each string seen by a coder gives, by a number of its own: the pattern word id of its matching
+    key (``norm_id``) and of itself as a lower case (``lower_id``), its :func:`_string_props` bits, its lower
+    case with a straight apostrophe and its lemma key; ``empty``: the string is ``""``.
+
+    A document's string table is turned into these numbers with one dictionary look-up per string
+    (:meth:`ids`); its tokens then read every column with numpy."""
+
+    def __init__(self, norm_vocab: dict[str, int], lower_vocab: dict[str, int], *, accents: bool) -> None:
+        self.norm_vocab, self.lower_vocab, self.accents = norm_vocab, lower_vocab, accents
+        self.index: dict[str, int] = {}
+        self.size = 0
+        self._grow(1024)
+
+    def _grow(self, capacity: int) -> None:
+        def extended(old, dtype):
+            new = np.zeros(capacity, dtype=dtype) if dtype is not object else np.empty(capacity, dtype=object)
+            if old is not None:
+                new[:len(old)] = old
+            return new
+
+        current = getattr(self, "norm_id", None) is not None
+        self.norm_id = extended(self.norm_id if current else None, np.int64)
+        self.lower_id = extended(self.lower_id if current else None, np.int64)
+        self.props = extended(self.props if current else None, np.int64)
+        self.empty = extended(self.empty if current else None, bool)
+        self.lowers = extended(self.lowers if current else None, object)
+        self.keys = extended(self.keys if current else None, object)
+
+    def _add(self, s: str) -> int:
+        i = self.size
+        if i == len(self.norm_id):
+            self._grow(2 * i)
+        key = token_key(s)
+        lower = s.replace("’", "'")
+        self.norm_id[i] = self.norm_vocab.get(key if self.accents else strip_accents(key), 0)
+        self.lower_id[i] = self.lower_vocab.get(s, 0)
+        self.props[i] = _string_props(s, lower, key)
+        self.empty[i] = s == ""
+        self.lowers[i], self.keys[i] = lower, key
+        self.index[s] = i
+        self.size = i + 1
+        return i
+
+    def ids(self, strings: Sequence[str]) -> np.ndarray:
+        index = self.index
+        return np.fromiter((index[s] if s in index else self._add(s) for s in strings), dtype=np.int64,
+                           count=len(strings))
+
+
+class _Columns:
+    """A document's token columns for the clause analysis (bits, text, lower case, lemma key), read from
+    its string ids in a :class:`_StringTable`."""
+
+    def __init__(self, arrays, source: np.ndarray, at: np.ndarray, table: _StringTable) -> None:
+        self.arrays, self.source, self.at, self.table = arrays, source, at, table
+        self.props = table.props[at]
+
+    def texts(self) -> list[str]:
+        strings = np.empty(len(self.arrays.strings), dtype=object)
+        strings[:] = self.arrays.strings
+        return strings[self.arrays.text].tolist()
+
+    def lowers(self) -> list[str]:
+        return self.table.lowers[self.at[self.arrays.lower]].tolist()
+
+    def keys(self) -> list[str]:
+        return self.table.keys[self.at[self.source]].tolist()
+
+
+class _FastClauses(_Clauses):
+    """:class:`_Clauses` of a document's token arrays, its per-token passes done with numpy.
+
+    Clause numbers, sentence bounds and the tokens worth examining (those that may open a negation, a
+    contrast or a reported passage) come from array operations on the per-string bits of
+    :func:`_string_props`; the few candidates are examined by :class:`_Clauses`'s own methods, so the flags
+    are the same (tested on random texts).
+    """
+
+    def __init__(self, columns: _Columns) -> None:  # noqa: super().__init__ is the slow path it replaces
+        arrays = columns.arrays
+        n = len(arrays)
+        self.texts, self.lowers, self.keys = columns.texts(), columns.lowers(), columns.keys()
+        props = columns.props
+        text_bits, lower_bits, key_bits = props[arrays.text], props[arrays.lower], props[columns.source]
+        starts = (arrays.flags & 1) != 0
+        before = starts.copy()
+        before[:1] = False  # a sentence start opens a clause, but for the first token
+        after = ((text_bits & T_CLAUSE) != 0) | ((lower_bits & L_CLAUSE) != 0)  # a boundary after the token
+        clause_of = np.cumsum(before)
+        clause_of[1:] += np.cumsum(after)[:-1]
+        self.clause_of = clause_of.tolist()
+        start_at = np.flatnonzero(starts)
+        # the sentence start at or before each token (0 before the first), the next one after it (n after the last)
+        after_start = np.searchsorted(start_at, np.arange(n), side="right")  # starts at or before each token
+        self.sent_start = np.concatenate(([0], start_at))[after_start].tolist()
+        self.sent_end = np.append(start_at, n)[after_start].tolist()
+        self.neg_cue_at = {}
+        for i in np.flatnonzero(((lower_bits & L_NEG) != 0) | ((key_bits & K_NEG) != 0)).tolist():
+            if self._is_negation_cue(i):
+                self.neg_cue_at.setdefault(self.clause_of[i], []).append(i)
+        self.contrast_mask = [False] * n
+        for i in np.flatnonzero(key_bits & K_CONTRAST).tolist():
+            if self._contrast_cue(i):
+                self._mark_contrast(i)
+        candidates = ((text_bits & T_YEAR) != 0) | ((lower_bits & L_REPORT) != 0) | ((key_bits & K_REPORT) != 0)
+        self.reported_sentences = self._reported_sentences(np.flatnonzero(candidates).tolist())
 
 
 # --------------------------------------------------------------------------- spaCy component
