@@ -411,6 +411,7 @@ def write_coding(documents: Sequence[Document], codebook: Codebook, paths: dict[
     coder = _DocumentCoder(codebook, accent_insensitive=accent_insensitive)
     stats: dict = {}
     totals = {"matches": 0, "counted": 0, "sentences": 0}
+    features = {"damaged": 0}  # damaged entries of the learned coder's feature cache
     parsed: list = [None] * len(documents)
     columns = {"coded": CODED_COLUMNS, "counts": COUNT_COLUMNS, "sentences": sentence_columns()}
     with contextlib.ExitStack() as stack:
@@ -429,7 +430,8 @@ def write_coding(documents: Sequence[Document], codebook: Codebook, paths: dict[
             coded = pd.DataFrame(rows, columns=CODED_COLUMNS)
             write("coded", coded)
             write("counts", document_counts(pending, coded, codebook, count_reported=count_reported))
-            sentences = hybrid_sentences(pending, coded, sentence_coder)
+            sentences = hybrid_sentences(pending, coded, sentence_coder, cache_dir=cache_dir or default_cache_dir(),
+                                         stats=features)
             write("sentences", sentences)
             totals["matches"] += len(coded)
             totals["counted"] += int(scored_mask(coded, count_reported=count_reported).sum()) if len(coded) else 0
@@ -451,7 +453,7 @@ def write_coding(documents: Sequence[Document], codebook: Codebook, paths: dict[
                     flush()
         if pending:
             flush()
-    return {**stats, **totals}
+    return {**stats, **totals, "damaged": stats.get("damaged", 0) + features["damaged"]}
 
 
 def document_counts(parsed: Sequence[ParsedDocument], coded: pd.DataFrame, codebook: Codebook, *,

@@ -299,3 +299,142 @@ def test_string_hashes_are_spacys_ids_without_spacy():
     got = classify._string_hashes(words, {}, table.symbols)
     assert got.tolist() == [get_string_id(w) for w in words]
     assert table.symbols["aux"] != classify.murmurhash64a(b"aux")  # a symbol: its own id, not the hash
+
+
+# --------------------------------------------------------------------------- the fast coding path (issue 11 §4)
+
+def _reference(parsed, coded, coder):
+    """``coded_sentences`` as it was computed before the fast path: the sentence table, then its features."""
+    return coded_sentences(sentence_table(parsed, coded, with_vectors=coder is not None), coder)
+
+
+@pytest.fixture(scope="module")
+def shipped_coder():
+    from ptce_nlp.pipeline import CODER_MODEL
+
+    return load_coder(CODER_MODEL)
+
+
+@pytest.mark.parametrize("which", ["shipped", "fitted"])
+def test_cached_arrays_predict_what_the_sentence_table_predicts(labelled, fitted, shipped_coder, which, tmp_path):
+    """The prediction from cached per-document arrays (lemma words, shape, mean vector) plus the codebook's
+    matches equals the prediction from the sentence table to 1e-12, cold (entries written) and warm (read)."""
+    from ptce_nlp import classify
+
+    _, result = labelled
+    coder = shipped_coder if which == "shipped" else fitted[0]
+    table = sentence_table(result.parsed, result.coded)
+    expected = coder.predict_proba(table)
+    for run in ("cold", "warm"):
+        cache = classify.FeatureCache(tmp_path)
+        spans, lex, proba = classify._hybrid_batch(result.parsed, result.coded, coder, cache)
+        assert (spans[["doc_id", "start_char", "end_char"]].to_numpy() ==
+                table[["doc_id", "start_char", "end_char"]].to_numpy()).all(), run
+        assert np.array_equal(lex, table[[f"lex_{c}" for c in CATS]].to_numpy(dtype=bool)), run
+        assert np.abs(proba - expected).max() < 1e-12, run
+        assert cache.store.damaged == 0
+    out = classify.hybrid_sentences(result.parsed, result.coded, coder, cache_dir=tmp_path)
+    pd.testing.assert_frame_equal(out, _reference(result.parsed, result.coded, coder))
+
+
+def test_lexicon_mode_reads_spans_and_matches_only(labelled, monkeypatch):
+    """--coder lexicon: coded_sentences from the sentence spans and the matches, no learned feature computed."""
+    from ptce_nlp import classify
+
+    _, result = labelled
+    expected = _reference(result.parsed, result.coded, None)
+
+    def forbidden(*args, **kwargs):
+        raise AssertionError("a learned feature was computed in lexicon mode")
+
+    monkeypatch.setattr(classify, "sentence_table", forbidden)
+    monkeypatch.setattr(classify, "document_features", forbidden)
+    out = classify.hybrid_sentences(result.parsed, result.coded, None)
+    pd.testing.assert_frame_equal(out, expected)
+    assert out["valeurs_ess_prob"].isna().all() and set(out["valeurs_ess"]) == {0, 1}
+
+
+def test_feature_cache_entries_stale_and_damaged(tmp_path, monkeypatch, shipped_coder):
+    """One checksummed entry per document: read back warm (nothing recomputed); another feature version or other
+    vectors never read it (recomputed, not counted); a damaged entry is recomputed and counted."""
+    from ptce_nlp import classify
+
+    docs = [Document(f"d{i}", f"Le pôle {i} mutualise ses moyens sur le territoire. Les membres décident "
+                              "ensemble, en coopérative.", "txt") for i in range(3)]
+    result = code_documents(docs, Codebook.shipped(), cache_dir=tmp_path / "c")
+    expected = _reference(result.parsed, result.coded, shipped_coder)
+    made = []
+    compute = classify.document_features
+    monkeypatch.setattr(classify, "document_features", lambda *a, **k: made.append(1) or compute(*a, **k))
+
+    def run():
+        made.clear()
+        stats = {"damaged": 0}
+        out = classify.hybrid_sentences(result.parsed, result.coded, shipped_coder, cache_dir=tmp_path / "c",
+                                        stats=stats)
+        pd.testing.assert_frame_equal(out, expected)
+        return len(made), stats["damaged"]
+
+    assert run() == (3, 0)                                                   # cold: computed and stored
+    entries = sorted((tmp_path / "c" / "features").rglob("*.arr"))
+    assert len(entries) == 3
+    assert run() == (0, 0)                                                   # warm: read back
+    monkeypatch.setattr(classify, "FEATURE_VERSION", classify.FEATURE_VERSION + 1)
+    assert run() == (3, 0)                                                   # another feature definition
+    monkeypatch.setattr(classify, "FEATURE_VERSION", classify.FEATURE_VERSION - 1)
+    identity = classify._vectors_identity()
+    monkeypatch.setattr(classify, "_vectors_identity", lambda: {**identity, "vectors_bytes": 1})
+    assert run() == (3, 0)                                                   # other vectors
+    monkeypatch.undo()
+    monkeypatch.setattr(classify, "document_features", lambda *a, **k: made.append(1) or compute(*a, **k))
+    assert run() == (0, 0)
+    data = bytearray(entries[1].read_bytes())
+    data[-7] ^= 0xFF                                                         # a flipped bit in a vector
+    entries[1].write_bytes(bytes(data))
+    assert run() == (1, 1)                                                   # damaged: recomputed, counted
+    assert run() == (0, 0)                                                   # and stored again
+    entries[2].write_bytes(entries[2].read_bytes()[:100])                    # truncated
+    assert run() == (1, 1)
+
+
+def test_feature_entry_of_other_sentences_is_not_used(tmp_path):
+    """An entry whose sentence spans are not the document's (a foreign file under its name) is a damaged miss."""
+    from ptce_nlp import classify
+
+    docs = [Document("a", "Le pôle mutualise ses moyens. Les membres décident ensemble.", "txt")]
+    result = code_documents(docs, Codebook.shipped(), cache_dir=tmp_path)
+    p = result.parsed[0]
+    sentences = [s for s in p.segments if s.kind == "sentence"]
+    cache = classify.FeatureCache(tmp_path)
+    features = classify.document_features(p, sentences)
+    cache.save(p.document.text, features)
+    starts = np.asarray([s.start_char for s in sentences])
+    ends = np.asarray([s.end_char for s in sentences])
+    assert cache.load(p.document.text, starts, ends) is not None
+    assert cache.load(p.document.text, starts, ends + 1) is None and cache.store.damaged == 1
+
+
+def test_code_counts_a_damaged_feature_entry_on_its_summary_line(tmp_path):
+    """`code` (streamed, hybrid): a damaged entry of the feature cache is made again, counted on the summary
+    line, and the outputs are those of the first run."""
+    from click.testing import CliRunner
+
+    from ptce_nlp.cli import main
+
+    folder = tmp_path / "in"
+    folder.mkdir()
+    for i in range(2):
+        (folder / f"d{i}.txt").write_text(f"Le pôle {i} mutualise ses moyens. Les membres décident ensemble.",
+                                          "utf-8")
+    runs = []
+    for k in range(2):
+        if k:
+            entry = sorted((tmp_path / "c" / "features").rglob("*.arr"))[0]
+            entry.write_bytes(entry.read_bytes()[:-5] + b"xxxxx")
+        out = tmp_path / f"o{k}"
+        result = CliRunner().invoke(main, ["code", str(folder), "--out", str(out), "--cache-dir", str(tmp_path / "c")])
+        assert result.exit_code == 0, result.output
+        runs.append((out / "coded_sentences.csv").read_bytes())
+        if k:
+            assert "1 damaged cache entry found (checksum) and made again" in result.output
+    assert runs[0] == runs[1]
