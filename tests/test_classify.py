@@ -332,7 +332,7 @@ def test_cached_arrays_predict_what_the_sentence_table_predicts(labelled, fitted
                 table[["doc_id", "start_char", "end_char"]].to_numpy()).all(), run
         assert np.array_equal(lex, table[[f"lex_{c}" for c in CATS]].to_numpy(dtype=bool)), run
         assert np.abs(proba - expected).max() < 1e-12, run
-        assert cache.store.damaged == 0
+        assert cache.damaged == 0
     out = classify.hybrid_sentences(result.parsed, result.coded, coder, cache_dir=tmp_path)
     pd.testing.assert_frame_equal(out, _reference(result.parsed, result.coded, coder))
 
@@ -355,46 +355,67 @@ def test_lexicon_mode_reads_spans_and_matches_only(labelled, monkeypatch):
 
 
 def test_feature_cache_entries_stale_and_damaged(tmp_path, monkeypatch, shipped_coder):
-    """One checksummed entry per document: read back warm (nothing recomputed); another feature version or other
-    vectors never read it (recomputed, not counted); a damaged entry is recomputed and counted."""
+    """Per document, one checksummed entry of features and one of the coder's codebook-independent scores: read
+    back warm (nothing recomputed); another coder reuses the features; another feature version or other vectors
+    never read them (recomputed, not counted); a damaged entry is recomputed and counted."""
     from ptce_nlp import classify
 
     docs = [Document(f"d{i}", f"Le pôle {i} mutualise ses moyens sur le territoire. Les membres décident "
                               "ensemble, en coopérative.", "txt") for i in range(3)]
     result = code_documents(docs, Codebook.shipped(), cache_dir=tmp_path / "c")
-    expected = _reference(result.parsed, result.coded, shipped_coder)
-    made = []
-    compute = classify.document_features
-    monkeypatch.setattr(classify, "document_features", lambda *a, **k: made.append(1) or compute(*a, **k))
+    other = load_coder(__import__("ptce_nlp.pipeline").pipeline.CODER_MODEL)
+    other.coef_ = other.coef_ * 1.5
+    expected = {id(c): _reference(result.parsed, result.coded, c) for c in (shipped_coder, other)}
+    made, scored = [], []
+    compute, static = classify.document_features, classify._LinearPredictor.static_decision
 
-    def run():
+    def spy():
+        monkeypatch.setattr(classify, "document_features", lambda *a, **k: made.append(1) or compute(*a, **k))
+        monkeypatch.setattr(classify._LinearPredictor, "static_decision",
+                            lambda self, f: scored.extend(f) or static(self, f))
+
+    def run(coder=shipped_coder):
         made.clear()
+        scored.clear()
         stats = {"damaged": 0}
-        out = classify.hybrid_sentences(result.parsed, result.coded, shipped_coder, cache_dir=tmp_path / "c",
-                                        stats=stats)
-        pd.testing.assert_frame_equal(out, expected)
-        return len(made), stats["damaged"]
+        out = classify.hybrid_sentences(result.parsed, result.coded, coder, cache_dir=tmp_path / "c", stats=stats)
+        pd.testing.assert_frame_equal(out, expected[id(coder)])
+        return len(made), len(scored), stats["damaged"]
 
-    assert run() == (3, 0)                                                   # cold: computed and stored
-    entries = sorted((tmp_path / "c" / "features").rglob("*.arr"))
-    assert len(entries) == 3
-    assert run() == (0, 0)                                                   # warm: read back
+    spy()
+    assert run() == (3, 3, 0)                                                # cold: computed and stored
+    features = sorted((tmp_path / "c" / "features").rglob("*.arr"))
+    scores = sorted((tmp_path / "c" / "scores").rglob("*.arr"))
+    assert len(features) == 3 and len(scores) == 3
+    assert run() == (0, 0, 0)                                                # warm: the scores read back
+    assert run(other) == (0, 3, 0)                                           # another coder: features read
+    assert run(other) == (0, 0, 0)
     monkeypatch.setattr(classify, "FEATURE_VERSION", classify.FEATURE_VERSION + 1)
-    assert run() == (3, 0)                                                   # another feature definition
-    monkeypatch.setattr(classify, "FEATURE_VERSION", classify.FEATURE_VERSION - 1)
+    assert run() == (3, 3, 0)                                                # another feature definition
+    monkeypatch.undo()
+    spy()
     identity = classify._vectors_identity()
     monkeypatch.setattr(classify, "_vectors_identity", lambda: {**identity, "vectors_bytes": 1})
-    assert run() == (3, 0)                                                   # other vectors
+    assert run() == (3, 3, 0)                                                # other vectors
     monkeypatch.undo()
-    monkeypatch.setattr(classify, "document_features", lambda *a, **k: made.append(1) or compute(*a, **k))
-    assert run() == (0, 0)
-    data = bytearray(entries[1].read_bytes())
+    spy()
+    assert run() == (0, 0, 0)
+    data = bytearray(scores[1].read_bytes())
+    data[-3] ^= 0xFF                                                         # a flipped bit in a score
+    scores[1].write_bytes(bytes(data))
+    assert run() == (0, 1, 1)                                                # recomputed from the features
+    assert run() == (0, 0, 0)                                                # and stored again
+    for entry in scores:
+        entry.unlink()
+    data = bytearray(features[2].read_bytes())
     data[-7] ^= 0xFF                                                         # a flipped bit in a vector
-    entries[1].write_bytes(bytes(data))
-    assert run() == (1, 1)                                                   # damaged: recomputed, counted
-    assert run() == (0, 0)                                                   # and stored again
-    entries[2].write_bytes(entries[2].read_bytes()[:100])                    # truncated
-    assert run() == (1, 1)
+    features[2].write_bytes(bytes(data))
+    assert run() == (1, 3, 1)                                                # damaged: recomputed, counted
+    for entry in scores:
+        entry.unlink()
+    features[0].write_bytes(features[0].read_bytes()[:100])                  # truncated
+    assert run() == (1, 3, 1)
+    assert run() == (0, 0, 0)
 
 
 def test_feature_entry_of_other_sentences_is_not_used(tmp_path):
@@ -415,8 +436,8 @@ def test_feature_entry_of_other_sentences_is_not_used(tmp_path):
 
 
 def test_code_counts_a_damaged_feature_entry_on_its_summary_line(tmp_path):
-    """`code` (streamed, hybrid): a damaged entry of the feature cache is made again, counted on the summary
-    line, and the outputs are those of the first run."""
+    """`code` (streamed, hybrid): a damaged entry of the learned coder's cache is made again, counted on the
+    summary line, and the outputs are those of the first run."""
     from click.testing import CliRunner
 
     from ptce_nlp.cli import main
@@ -429,7 +450,7 @@ def test_code_counts_a_damaged_feature_entry_on_its_summary_line(tmp_path):
     runs = []
     for k in range(2):
         if k:
-            entry = sorted((tmp_path / "c" / "features").rglob("*.arr"))[0]
+            entry = sorted((tmp_path / "c" / "scores").rglob("*.arr"))[0]       # what a warm re-code reads
             entry.write_bytes(entry.read_bytes()[:-5] + b"xxxxx")
         out = tmp_path / f"o{k}"
         result = CliRunner().invoke(main, ["code", str(folder), "--out", str(out), "--cache-dir", str(tmp_path / "c")])
