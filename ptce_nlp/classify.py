@@ -342,6 +342,8 @@ class SentenceFeatures:
 
 #: spaCy's ids of the strings hashed so far (:func:`_string_hashes`), shared by the documents of a process.
 _HASH_MEMO: dict[str, int] = {}
+#: The lemma words of each lemma string seen so far (its key, split), shared by the documents of a process.
+_KEY_MEMO: dict[str, list[str]] = {}
 
 
 def document_features(p, sentences: Sequence, *, with_vectors: bool = True) -> SentenceFeatures:
@@ -376,8 +378,15 @@ def document_features(p, sentences: Sequence, *, with_vectors: bool = True) -> S
         # the words of each distinct lemma (its key; a key is split where _bag splits the lemmas column)
         distinct, inverse = np.unique(lemma_ids[inside], return_inverse=True)
         index: dict[str, int] = {}
-        parts = [[index.setdefault(w, len(index)) for w in token_key(strings[s]).replace(" ", "_").split()]
-                 for s in distinct.tolist()]
+        if len(_KEY_MEMO) > 2_000_000:                               # bounded on a huge corpus
+            _KEY_MEMO.clear()
+        parts = []
+        for s in distinct.tolist():
+            string = strings[s]
+            split = _KEY_MEMO.get(string)
+            if split is None:
+                split = _KEY_MEMO[string] = token_key(string).replace(" ", "_").split()
+            parts.append([index.setdefault(w, len(index)) for w in split])
         words = list(index)
         token_of, word_ids = _expand(parts, inverse.ravel())
         word_sentence = sentence_of[token_of]
