@@ -459,3 +459,17 @@ def test_code_counts_a_damaged_feature_entry_on_its_summary_line(tmp_path):
         if k:
             assert "1 damaged cache entry found (checksum) and made again" in result.output
     assert runs[0] == runs[1]
+
+
+def test_run_coding_stage_keeps_the_learned_coders_cache(tmp_path, shipped_coder):
+    """`run` (stage_coding) keeps the learned coder's entries in the run's cache folder, none with --no-cache."""
+    from ptce_nlp.pipeline import RunState, stage_coding
+
+    docs = [Document("a", "Le pôle mutualise ses moyens. Les membres décident ensemble.", "txt")]
+    for use_cache, expected in ((False, 0), (True, 1)):
+        cache = tmp_path / f"c{int(use_cache)}"
+        state = RunState(paths=[], work_dir=tmp_path, codebook=Codebook.shipped(), cache_dir=cache,
+                         use_cache=use_cache, coder=shipped_coder, documents=docs)
+        stage_coding(state)
+        assert len(state.tables["coded_sentences"]) == 2
+        assert len(list((cache / "scores").rglob("*.arr"))) == expected
