@@ -742,12 +742,39 @@ def _ngrams(words: list[str], ngram_range: tuple[int, int]) -> list[str]:
 
 
 def _bag(texts, index: dict[str, int], ngram_range: tuple[int, int] | None = None) -> sp.csr_matrix:
-    """Counts of the vocabulary's terms in space-separated texts (n-grams when ``ngram_range`` is given)."""
+    """Counts of the vocabulary's terms in space-separated texts (n-grams when ``ngram_range`` is given, as
+    :func:`_ngrams` makes them); ``index`` maps a term to its column. The words are looked up and the n-grams
+    matched as integer keys with numpy (:func:`_ngram_table`, :func:`_term_counts`)."""
+    split = [text.split() for text in texts]
+    lengths = np.fromiter(map(len, split), dtype=np.int64, count=len(split))
+    words = [w for ws in split for w in ws]
+    width = len(index)
+    if not ngram_range or ngram_range[1] == 1:
+        ids = np.fromiter((index.get(w, -1) for w in words), dtype=np.int64, count=len(words))
+        row = np.repeat(np.arange(len(split), dtype=np.int64), lengths)
+        hit = ids >= 0
+        unique, counts = np.unique(row[hit] * max(width, 1) + ids[hit], return_counts=True)
+        return _csr(len(split), width, unique, counts.astype(np.float64))
+    global _BAG_TABLE
+    if _BAG_TABLE is None or _BAG_TABLE[0] is not index or _BAG_TABLE[1] != ngram_range[1]:
+        _BAG_TABLE = (index, ngram_range[1], _ngram_table(list(index), list(index.values()), ngram_range[1]))
+    table = _BAG_TABLE[2]
+    if table is None:                                           # keys too large for 63 bits: one n-gram at a time
+        return _bag_strings(split, index, tuple(ngram_range))
+    ids = np.asarray(table[0].get_indexer(words), dtype=np.int64) if words else np.zeros(0, dtype=np.int64)
+    return _term_counts(ids, lengths, table, tuple(ngram_range), width)
+
+
+#: The :func:`_ngram_table` of the last vocabulary :func:`_bag` counted n-grams of (its index, max n, table).
+_BAG_TABLE: tuple | None = None
+
+
+def _bag_strings(split: list[list[str]], index: dict[str, int], ngram_range: tuple[int, int]) -> sp.csr_matrix:
+    """:func:`_bag` one n-gram string at a time (for a vocabulary too large for :func:`_ngram_table`)."""
     indptr, indices, data = [0], [], []
-    for text in texts:
-        words = text.split()
+    for words in split:
         counts: dict[int, int] = {}
-        for t in (_ngrams(words, ngram_range) if ngram_range else words):
+        for t in _ngrams(words, ngram_range):
             j = index.get(t)
             if j is not None:
                 counts[j] = counts.get(j, 0) + 1
@@ -757,6 +784,71 @@ def _bag(texts, index: dict[str, int], ngram_range: tuple[int, int] | None = Non
         indptr.append(len(indices))
     return sp.csr_matrix((np.asarray(data, dtype=np.float64), np.asarray(indices, dtype=np.int32),
                           np.asarray(indptr, dtype=np.int64)), shape=(len(indptr) - 1, len(index)))
+
+
+def _ngram_table(terms: Sequence[str], columns: Sequence[int], max_n: int):
+    """Vocabulary terms (space-separated words) as integer keys: ``(words, unigram, grams, base)``.
+
+    ``words`` (a pandas Index) numbers every word of a term; ``unigram[w]`` is the column of the one-word term
+    ``w`` (-1 if none); ``grams[n]`` is ``(sorted keys, columns)`` of the ``n``-word terms, a term's key being
+    its words' numbers in base ``base``. None when such keys would not fit in 63 bits.
+    """
+    words: dict[str, int] = {}
+    split = [[words.setdefault(w, len(words)) for w in term.split(" ")] for term in terms]
+    base = len(words) + 1
+    longest = max(max((len(x) for x in split), default=1), max_n)
+    if base ** longest >= 2**63:
+        return None
+    unigram = np.full(len(words) + 1, -1, dtype=np.int64)
+    by_n: dict[int, tuple[list[int], list[int]]] = {}
+    for ids, j in zip(split, columns):
+        key = 0
+        for w in ids:
+            key = key * base + w
+        keys, cols = by_n.setdefault(len(ids), ([], []))
+        keys.append(key)
+        cols.append(j)
+    grams = {}
+    for n, (keys, cols) in by_n.items():
+        keys, cols = np.asarray(keys, dtype=np.int64), np.asarray(cols, dtype=np.int64)
+        if n == 1:
+            unigram[keys] = cols
+        else:
+            order = np.argsort(keys)
+            grams[n] = (keys[order], cols[order])
+    return pd.Index(list(words), dtype=object), unigram, grams, base
+
+
+def _term_counts(ids: np.ndarray, lengths: np.ndarray, table, ngram_range: tuple[int, int],
+                 width: int) -> sp.csr_matrix:
+    """Counts of the terms of :func:`_ngram_table` ``table`` in texts given as word numbers (``ids``, -1 for a
+    word of no term; text ``i`` holds ``lengths[i]`` of them, in order): the n-grams of :func:`_ngrams`,
+    never across two texts. A CSR matrix with sorted columns, as :func:`_bag` returns."""
+    _, unigram, grams, base = table
+    n = len(lengths)
+    row = np.repeat(np.arange(n, dtype=np.int64), lengths)
+    min_n, max_n = ngram_range
+    keys = []
+    if min_n <= 1 or max_n == 1:
+        column = unigram[ids]                                       # -1 (not a word of the vocabulary) -> -1
+        hit = column >= 0
+        keys.append(row[hit] * width + column[hit])
+    for size in range(max(min_n, 2), max_n + 1):
+        m = len(ids) - size + 1
+        if m <= 0 or size not in grams:
+            continue
+        ok = row[:m] == row[size - 1:]                              # the n words are of one text
+        key = np.zeros(m, dtype=np.int64)
+        for k in range(size):
+            part = ids[k:k + m]
+            ok &= part >= 0
+            key = key * base + part
+        sorted_keys, columns = grams[size]
+        at = np.minimum(np.searchsorted(sorted_keys, key), len(sorted_keys) - 1)
+        hit = ok & (sorted_keys[at] == key)
+        keys.append(row[:m][hit] * width + columns[at[hit]])
+    unique, counts = np.unique(np.concatenate(keys) if keys else np.zeros(0, np.int64), return_counts=True)
+    return _csr(n, width, unique, counts.astype(np.float64))
 
 
 _SHAPE_END = re.compile(r"[.!?…»)\]]$")
@@ -830,48 +922,19 @@ class _FeatureTransform:
     # ------------------------------------------------------------------ from cached arrays (coding)
 
     def _ngram_index(self):
-        """The lemma vocabulary as integer keys: ``(words, unigram, grams, base)``. ``words`` (a pandas Index)
-        numbers every word of a vocabulary term; ``unigram[w]`` is the column of the one-word term ``w`` (-1 if
-        none); ``grams[n]`` is ``(sorted keys, columns)`` of the ``n``-word terms, a term's key being its words'
-        numbers in base ``base``. None when such keys would not fit in 63 bits (then :meth:`_lemma_counts`
-        joins the words and counts them with :func:`_bag`)."""
+        """:func:`_ngram_table` of the lemma vocabulary (kept while the vocabulary is the same object)."""
         cached = getattr(self, "_ngram_cache", None)
         if cached is not None and cached[0] is self.lemma_vocabulary_:   # (a reference: never a reused id)
             return cached[1]
-        words: dict[str, int] = {}
-        by_n: dict[int, tuple[list[int], list[int]]] = {}
-        for j, term in enumerate(self.lemma_vocabulary_):
-            ids = [words.setdefault(w, len(words)) for w in term.split(" ")]
-            key = 0
-            for w in ids:
-                key = key * (len(self.lemma_vocabulary_) * 4 + 1) + w
-            keys, columns = by_n.setdefault(len(ids), ([], []))
-            keys.append(key)
-            columns.append(j)
-        base = len(self.lemma_vocabulary_) * 4 + 1                 # > every word number (checked below)
-        result = None
-        if len(words) < base and base ** max(max(by_n, default=1), self.ngram_range[1]) < 2**63:
-            unigram = np.full(len(words) + 1, -1, dtype=np.int64)
-            grams = {}
-            for n, (keys, columns) in by_n.items():
-                keys, columns = np.asarray(keys, dtype=np.int64), np.asarray(columns, dtype=np.int64)
-                if n == 1:
-                    unigram[keys] = columns
-                else:
-                    order = np.argsort(keys)
-                    grams[n] = (keys[order], columns[order])
-            result = (pd.Index(list(words), dtype=object), unigram, grams, base)
-        self._ngram_cache = (self.lemma_vocabulary_, result)
-        return result
+        table = _ngram_table(self.lemma_vocabulary_, range(len(self.lemma_vocabulary_)), self.ngram_range[1])
+        self._ngram_cache = (self.lemma_vocabulary_, table)
+        return table
 
     def _lemma_counts(self, features: Sequence[SentenceFeatures]) -> sp.csr_matrix:
         """What :func:`_bag` counts of the sentences' lemma n-grams, from their word arrays."""
-        index = self._ngram_index()
-        n = sum(len(f) for f in features)
-        width = len(self.lemma_vocabulary_)
-        if index is None:
+        table = self._ngram_index()
+        if table is None:
             return _bag([t for f in features for t in f.lemmas()], self._lookups()[0], tuple(self.ngram_range))
-        words, unigram, grams, base = index
         ids, lengths, every, offset = [], [], [], 0
         for f in features:
             ids.append(f.word_ids + offset)
@@ -879,30 +942,9 @@ class _FeatureTransform:
             every += f.words
             offset += len(f.words)
         ids = np.concatenate(ids) if ids else np.zeros(0, dtype=np.int64)
-        ids = np.asarray(words.get_indexer(every), dtype=np.int64)[ids]     # -1: not a word of the vocabulary
-        row = np.repeat(np.arange(n, dtype=np.int64), np.concatenate(lengths) if lengths else np.zeros(0, np.int64))
-        min_n, max_n = self.ngram_range
-        keys = []
-        if min_n <= 1:
-            column = unigram[ids]                                       # -1 (not a word of the vocabulary) -> -1
-            hit = column >= 0
-            keys.append(row[hit] * width + column[hit])
-        for size in range(max(min_n, 2), max_n + 1):
-            m = len(ids) - size + 1
-            if m <= 0 or size not in grams:
-                continue
-            ok = row[:m] == row[size - 1:]                              # the n words are of one sentence
-            key = np.zeros(m, dtype=np.int64)
-            for k in range(size):
-                part = ids[k:k + m]
-                ok &= part >= 0
-                key = key * base + part
-            sorted_keys, columns = grams[size]
-            at = np.minimum(np.searchsorted(sorted_keys, key), len(sorted_keys) - 1)
-            hit = ok & (sorted_keys[at] == key)
-            keys.append(row[:m][hit] * width + columns[at[hit]])
-        unique, counts = np.unique(np.concatenate(keys) if keys else np.zeros(0, np.int64), return_counts=True)
-        return _csr(n, width, unique, counts.astype(np.float64))
+        ids = np.asarray(table[0].get_indexer(every), dtype=np.int64)[ids]  # -1: not a word of the vocabulary
+        lengths = np.concatenate(lengths) if lengths else np.zeros(0, dtype=np.int64)
+        return _term_counts(ids, lengths, table, tuple(self.ngram_range), len(self.lemma_vocabulary_))
 
     def static_features(self, features: Sequence[SentenceFeatures]):
         """The features of sentences that do not depend on the codebook, from their cached arrays: ``(sparse,

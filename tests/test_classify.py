@@ -473,3 +473,24 @@ def test_run_coding_stage_keeps_the_learned_coders_cache(tmp_path, shipped_coder
         stage_coding(state)
         assert len(state.tables["coded_sentences"]) == 2
         assert len(list((cache / "scores").rglob("*.arr"))) == expected
+
+
+@pytest.mark.parametrize("ngram_range", [None, (1, 1), (1, 2), (2, 2), (1, 3), (2, 3)])
+def test_bag_counts_what_scikit_learn_counts(ngram_range):
+    """The numpy n-gram counts (integer keys) equal scikit-learn's CountVectorizer on the same vocabulary:
+    repeated words and n-grams, unknown words between known ones, n-grams never across two texts, empty texts,
+    runs of white space."""
+    from sklearn.feature_extraction.text import CountVectorizer
+
+    from ptce_nlp.classify import _bag, _split
+
+    texts = ["pôle territoire pôle territoire pôle", "", "  pôle   inconnu territoire\tacteur ", "acteur",
+             "territoire acteur pôle", "pôle", "x y z pôle territoire acteur", "   "]
+    fit_on = ["pôle territoire pôle", "territoire acteur pôle territoire", "acteur acteur", "y z", "z pôle"]
+    vectorizer = CountVectorizer(tokenizer=_split, token_pattern=None, lowercase=False,
+                                 ngram_range=ngram_range or (1, 1)).fit(fit_on)
+    index = vectorizer.vocabulary_
+    got = _bag(texts, index, ngram_range)
+    expected = vectorizer.transform(texts)
+    assert got.shape == expected.shape and (got != expected).nnz == 0 and got.nnz > 0
+    assert all((np.diff(got.indices[a:b]) > 0).all() for a, b in zip(got.indptr, got.indptr[1:]))
