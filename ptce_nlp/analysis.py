@@ -435,6 +435,7 @@ def write_coding(documents: Sequence[Document], codebook: Codebook, paths: dict[
     coder = _DocumentCoder(codebook, accent_insensitive=accent_insensitive)
     stats: dict = {}
     totals = {"matches": 0, "counted": 0, "sentences": 0}
+    features = {"damaged": 0}  # damaged entries of the learned coder's feature cache
     parsed: list = [None] * len(documents)
     columns = {"coded": CODED_COLUMNS, "counts": COUNT_COLUMNS, "sentences": sentence_columns()}
     with contextlib.ExitStack() as stack:
@@ -459,7 +460,8 @@ def write_coding(documents: Sequence[Document], codebook: Codebook, paths: dict[
             writers["counts"].writerows(row if row[8] == row[8] and row[10] == row[10] else
                                         row[:8] + (_nan(row[8]), row[9], _nan(row[10])) for row in counts)
             coded = pd.DataFrame(rows, columns=CODED_COLUMNS)
-            sentences = hybrid_sentences(pending, coded, sentence_coder)
+            sentences = hybrid_sentences(pending, coded, sentence_coder, cache_dir=cache_dir or default_cache_dir(),
+                                         stats=features)
             write("sentences", sentences)
             totals["matches"] += len(coded)
             totals["counted"] += counted
@@ -481,7 +483,7 @@ def write_coding(documents: Sequence[Document], codebook: Codebook, paths: dict[
                     flush()
         if pending:
             flush()
-    return {**stats, **totals}
+    return {**stats, **totals, "damaged": stats.get("damaged", 0) + features["damaged"]}
 
 
 def _nan(value: float) -> float | str:

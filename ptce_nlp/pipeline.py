@@ -143,6 +143,7 @@ def stage_coding(state: RunState) -> None:
     total = len(state.documents)
     state.report("coding", 0, total)
     from .analysis import scored_mask
+    from .cache import default_cache_dir
     from .classify import hybrid_sentences
 
     result = code_documents(state.documents, state.codebook, cache_dir=state.cache_dir, use_cache=state.use_cache,
@@ -152,7 +153,8 @@ def stage_coding(state: RunState) -> None:
     state.coding = result
     state.tables["coded_segments"] = result.coded
     state.tables["code_counts"] = result.counts
-    sentences = hybrid_sentences(result.parsed, result.coded, state.coder)
+    sentences = hybrid_sentences(result.parsed, result.coded, state.coder, stats=result.stats,
+                                 cache_dir=(state.cache_dir or default_cache_dir()) if state.use_cache else None)
     state.tables["coded_sentences"] = sentences
     coded = result.coded
     counted = int(scored_mask(coded, count_reported=state.count_reported).sum()) if len(coded) else 0

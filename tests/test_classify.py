@@ -299,3 +299,198 @@ def test_string_hashes_are_spacys_ids_without_spacy():
     got = classify._string_hashes(words, {}, table.symbols)
     assert got.tolist() == [get_string_id(w) for w in words]
     assert table.symbols["aux"] != classify.murmurhash64a(b"aux")  # a symbol: its own id, not the hash
+
+
+# --------------------------------------------------------------------------- the fast coding path (issue 11 §4)
+
+def _reference(parsed, coded, coder):
+    """``coded_sentences`` as it was computed before the fast path: the sentence table, then its features."""
+    return coded_sentences(sentence_table(parsed, coded, with_vectors=coder is not None), coder)
+
+
+@pytest.fixture(scope="module")
+def shipped_coder():
+    from ptce_nlp.pipeline import CODER_MODEL
+
+    return load_coder(CODER_MODEL)
+
+
+@pytest.mark.parametrize("which", ["shipped", "fitted"])
+def test_cached_arrays_predict_what_the_sentence_table_predicts(labelled, fitted, shipped_coder, which, tmp_path):
+    """The prediction from cached per-document arrays (lemma words, shape, mean vector) plus the codebook's
+    matches equals the prediction from the sentence table to 1e-12, cold (entries written) and warm (read)."""
+    from ptce_nlp import classify
+
+    _, result = labelled
+    coder = shipped_coder if which == "shipped" else fitted[0]
+    table = sentence_table(result.parsed, result.coded)
+    expected = coder.predict_proba(table)
+    for run in ("cold", "warm"):
+        cache = classify.FeatureCache(tmp_path)
+        spans, lex, proba = classify._hybrid_batch(result.parsed, result.coded, coder, cache)
+        assert (spans[["doc_id", "start_char", "end_char"]].to_numpy() ==
+                table[["doc_id", "start_char", "end_char"]].to_numpy()).all(), run
+        assert np.array_equal(lex, table[[f"lex_{c}" for c in CATS]].to_numpy(dtype=bool)), run
+        assert np.abs(proba - expected).max() < 1e-12, run
+        assert cache.damaged == 0
+    out = classify.hybrid_sentences(result.parsed, result.coded, coder, cache_dir=tmp_path)
+    pd.testing.assert_frame_equal(out, _reference(result.parsed, result.coded, coder))
+
+
+def test_lexicon_mode_reads_spans_and_matches_only(labelled, monkeypatch):
+    """--coder lexicon: coded_sentences from the sentence spans and the matches, no learned feature computed."""
+    from ptce_nlp import classify
+
+    _, result = labelled
+    expected = _reference(result.parsed, result.coded, None)
+
+    def forbidden(*args, **kwargs):
+        raise AssertionError("a learned feature was computed in lexicon mode")
+
+    monkeypatch.setattr(classify, "sentence_table", forbidden)
+    monkeypatch.setattr(classify, "document_features", forbidden)
+    out = classify.hybrid_sentences(result.parsed, result.coded, None)
+    pd.testing.assert_frame_equal(out, expected)
+    assert out["valeurs_ess_prob"].isna().all() and set(out["valeurs_ess"]) == {0, 1}
+
+
+def test_feature_cache_entries_stale_and_damaged(tmp_path, monkeypatch, shipped_coder):
+    """Per document, one checksummed entry of features and one of the coder's codebook-independent scores: read
+    back warm (nothing recomputed); another coder reuses the features; another feature version or other vectors
+    never read them (recomputed, not counted); a damaged entry is recomputed and counted."""
+    from ptce_nlp import classify
+
+    docs = [Document(f"d{i}", f"Le pôle {i} mutualise ses moyens sur le territoire. Les membres décident "
+                              "ensemble, en coopérative.", "txt") for i in range(3)]
+    result = code_documents(docs, Codebook.shipped(), cache_dir=tmp_path / "c")
+    other = load_coder(__import__("ptce_nlp.pipeline").pipeline.CODER_MODEL)
+    other.coef_ = other.coef_ * 1.5
+    expected = {id(c): _reference(result.parsed, result.coded, c) for c in (shipped_coder, other)}
+    made, scored = [], []
+    compute, static = classify.document_features, classify._LinearPredictor.static_decision
+
+    def spy():
+        monkeypatch.setattr(classify, "document_features", lambda *a, **k: made.append(1) or compute(*a, **k))
+        monkeypatch.setattr(classify._LinearPredictor, "static_decision",
+                            lambda self, f: scored.extend(f) or static(self, f))
+
+    def run(coder=shipped_coder):
+        made.clear()
+        scored.clear()
+        stats = {"damaged": 0}
+        out = classify.hybrid_sentences(result.parsed, result.coded, coder, cache_dir=tmp_path / "c", stats=stats)
+        pd.testing.assert_frame_equal(out, expected[id(coder)])
+        return len(made), len(scored), stats["damaged"]
+
+    spy()
+    assert run() == (3, 3, 0)                                                # cold: computed and stored
+    features = sorted((tmp_path / "c" / "features").rglob("*.arr"))
+    scores = sorted((tmp_path / "c" / "scores").rglob("*.arr"))
+    assert len(features) == 3 and len(scores) == 3
+    assert run() == (0, 0, 0)                                                # warm: the scores read back
+    assert run(other) == (0, 3, 0)                                           # another coder: features read
+    assert run(other) == (0, 0, 0)
+    monkeypatch.setattr(classify, "FEATURE_VERSION", classify.FEATURE_VERSION + 1)
+    assert run() == (3, 3, 0)                                                # another feature definition
+    monkeypatch.undo()
+    spy()
+    identity = classify._vectors_identity()
+    monkeypatch.setattr(classify, "_vectors_identity", lambda: {**identity, "vectors_bytes": 1})
+    assert run() == (3, 3, 0)                                                # other vectors
+    monkeypatch.undo()
+    spy()
+    assert run() == (0, 0, 0)
+    data = bytearray(scores[1].read_bytes())
+    data[-3] ^= 0xFF                                                         # a flipped bit in a score
+    scores[1].write_bytes(bytes(data))
+    assert run() == (0, 1, 1)                                                # recomputed from the features
+    assert run() == (0, 0, 0)                                                # and stored again
+    for entry in scores:
+        entry.unlink()
+    data = bytearray(features[2].read_bytes())
+    data[-7] ^= 0xFF                                                         # a flipped bit in a vector
+    features[2].write_bytes(bytes(data))
+    assert run() == (1, 3, 1)                                                # damaged: recomputed, counted
+    for entry in scores:
+        entry.unlink()
+    features[0].write_bytes(features[0].read_bytes()[:100])                  # truncated
+    assert run() == (1, 3, 1)
+    assert run() == (0, 0, 0)
+
+
+def test_feature_entry_of_other_sentences_is_not_used(tmp_path):
+    """An entry whose sentence spans are not the document's (a foreign file under its name) is a damaged miss."""
+    from ptce_nlp import classify
+
+    docs = [Document("a", "Le pôle mutualise ses moyens. Les membres décident ensemble.", "txt")]
+    result = code_documents(docs, Codebook.shipped(), cache_dir=tmp_path)
+    p = result.parsed[0]
+    sentences = [s for s in p.segments if s.kind == "sentence"]
+    cache = classify.FeatureCache(tmp_path)
+    features = classify.document_features(p, sentences)
+    cache.save(p.document.text, features)
+    starts = np.asarray([s.start_char for s in sentences])
+    ends = np.asarray([s.end_char for s in sentences])
+    assert cache.load(p.document.text, starts, ends) is not None
+    assert cache.load(p.document.text, starts, ends + 1) is None and cache.store.damaged == 1
+
+
+def test_code_counts_a_damaged_feature_entry_on_its_summary_line(tmp_path):
+    """`code` (streamed, hybrid): a damaged entry of the learned coder's cache is made again, counted on the
+    summary line, and the outputs are those of the first run."""
+    from click.testing import CliRunner
+
+    from ptce_nlp.cli import main
+
+    folder = tmp_path / "in"
+    folder.mkdir()
+    for i in range(2):
+        (folder / f"d{i}.txt").write_text(f"Le pôle {i} mutualise ses moyens. Les membres décident ensemble.",
+                                          "utf-8")
+    runs = []
+    for k in range(2):
+        if k:
+            entry = sorted((tmp_path / "c" / "scores").rglob("*.arr"))[0]       # what a warm re-code reads
+            entry.write_bytes(entry.read_bytes()[:-5] + b"xxxxx")
+        out = tmp_path / f"o{k}"
+        result = CliRunner().invoke(main, ["code", str(folder), "--out", str(out), "--cache-dir", str(tmp_path / "c")])
+        assert result.exit_code == 0, result.output
+        runs.append((out / "coded_sentences.csv").read_bytes())
+        if k:
+            assert "1 damaged cache entry found (checksum) and made again" in result.output
+    assert runs[0] == runs[1]
+
+
+def test_run_coding_stage_keeps_the_learned_coders_cache(tmp_path, shipped_coder):
+    """`run` (stage_coding) keeps the learned coder's entries in the run's cache folder, none with --no-cache."""
+    from ptce_nlp.pipeline import RunState, stage_coding
+
+    docs = [Document("a", "Le pôle mutualise ses moyens. Les membres décident ensemble.", "txt")]
+    for use_cache, expected in ((False, 0), (True, 1)):
+        cache = tmp_path / f"c{int(use_cache)}"
+        state = RunState(paths=[], work_dir=tmp_path, codebook=Codebook.shipped(), cache_dir=cache,
+                         use_cache=use_cache, coder=shipped_coder, documents=docs)
+        stage_coding(state)
+        assert len(state.tables["coded_sentences"]) == 2
+        assert len(list((cache / "scores").rglob("*.arr"))) == expected
+
+
+@pytest.mark.parametrize("ngram_range", [None, (1, 1), (1, 2), (2, 2), (1, 3), (2, 3)])
+def test_bag_counts_what_scikit_learn_counts(ngram_range):
+    """The numpy n-gram counts (integer keys) equal scikit-learn's CountVectorizer on the same vocabulary:
+    repeated words and n-grams, unknown words between known ones, n-grams never across two texts, empty texts,
+    runs of white space."""
+    from sklearn.feature_extraction.text import CountVectorizer
+
+    from ptce_nlp.classify import _bag, _split
+
+    texts = ["pôle territoire pôle territoire pôle", "", "  pôle   inconnu territoire\tacteur ", "acteur",
+             "territoire acteur pôle", "pôle", "x y z pôle territoire acteur", "   "]
+    fit_on = ["pôle territoire pôle", "territoire acteur pôle territoire", "acteur acteur", "y z", "z pôle"]
+    vectorizer = CountVectorizer(tokenizer=_split, token_pattern=None, lowercase=False,
+                                 ngram_range=ngram_range or (1, 1)).fit(fit_on)
+    index = vectorizer.vocabulary_
+    got = _bag(texts, index, ngram_range)
+    expected = vectorizer.transform(texts)
+    assert got.shape == expected.shape and (got != expected).nnz == 0 and got.nnz > 0
+    assert all((np.diff(got.indices[a:b]) > 0).all() for a, b in zip(got.indptr, got.indptr[1:]))
