@@ -29,7 +29,6 @@ from pathlib import Path
 from typing import Callable, Sequence
 
 import numpy as np
-import pandas as pd
 
 from .cache import CleanCache, default_cache_dir
 from .clean import CleanText, clean_text
@@ -39,6 +38,9 @@ from .errors import PtceError
 from .segment import segment_document
 from .tables import flags
 from .types import Document, Segment
+from ._lazy import LazyModule
+
+pd = LazyModule("pandas")  # imported when a table is first made (issue 13)
 
 CODED_COLUMNS = ["doc_id", "segment_id", "code_id", "category", "term", "start_char", "end_char", "text",
                  "negated", "contrast", "export_start_char", "export_end_char", "reported", "opposed"]

@@ -378,3 +378,21 @@ def test_sentence_rows_are_the_bytes_of_to_csv_for_a_frame_and_for_plain_columns
             out = io.StringIO(newline="")
             csv.writer(out, lineterminator="\n").writerows(_sentence_rows(given, names))
             assert out.getvalue() == expected
+
+
+def test_importing_the_coding_modules_leaves_pandas_for_when_a_table_is_made():
+    """ptce_nlp, its I/O, ingest, tables and analysis modules import pandas when a table is first made, not when
+    they are imported: a warm re-code that writes its tables with the csv module can run without it (issue 13)."""
+    import subprocess
+    import sys
+
+    code = ("import sys\n"
+            "import ptce_nlp, ptce_nlp.io, ptce_nlp.ingest, ptce_nlp.tables, ptce_nlp.analysis\n"
+            "assert 'pandas' not in sys.modules, 'imported'\n"
+            "from ptce_nlp.analysis import scored_mask, cooccurrence\n"
+            "from ptce_nlp.tables import flags\n"
+            "import pandas as pd\n"
+            "assert flags(pd.Series(['vrai', '0'])).tolist() == [True, False]\n"
+            "print('ok')\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0 and out.stdout.strip() == "ok", out.stderr[-2000:]
