@@ -29,7 +29,6 @@ from pathlib import Path
 from typing import Callable, Sequence
 
 import numpy as np
-import pandas as pd
 
 from .cache import CleanCache, default_cache_dir
 from .clean import CleanText, clean_text
@@ -39,6 +38,9 @@ from .errors import PtceError
 from .segment import segment_document
 from .tables import flags
 from .types import Document, Segment
+from ._lazy import LazyModule
+
+pd = LazyModule("pandas")  # imported when a table is first made (issue 13)
 
 CODED_COLUMNS = ["doc_id", "segment_id", "code_id", "category", "term", "start_char", "end_char", "text",
                  "negated", "contrast", "export_start_char", "export_end_char", "reported", "opposed"]
@@ -441,13 +443,10 @@ def write_coding(documents: Sequence[Document], codebook: Codebook, paths: dict[
     with contextlib.ExitStack() as stack:
         files = {k: stack.enter_context(atomic_write(paths[k])) for k in ("coded", "counts", "sentences")}
 
-        def write(kind: str, frame: pd.DataFrame, header: bool = False) -> None:
-            frame.to_csv(files[kind], index=False, header=header, lineterminator="\n")
+        writers = {k: csv.writer(files[k], lineterminator="\n") for k in ("coded", "counts", "sentences")}
 
-        writers = {k: csv.writer(files[k], lineterminator="\n") for k in ("coded", "counts")}
-
-        for kind, names in columns.items():
-            write(kind, pd.DataFrame(columns=names), header=True)
+        for kind, names in columns.items():  # the header, as DataFrame.to_csv writes it
+            writers[kind].writerow(names)
         pending: list[ParsedDocument] = []
         rows: list[tuple] = []
         next_i = 0
@@ -462,10 +461,10 @@ def write_coding(documents: Sequence[Document], codebook: Codebook, paths: dict[
             coded = pd.DataFrame(rows, columns=CODED_COLUMNS)
             sentences = hybrid_sentences(pending, coded, sentence_coder, cache_dir=cache_dir or default_cache_dir(),
                                          stats=features)
-            write("sentences", sentences)
+            writers["sentences"].writerows(_sentence_rows(sentences, columns["sentences"]))
             totals["matches"] += len(coded)
             totals["counted"] += counted
-            totals["sentences"] += len(sentences)
+            totals["sentences"] += len(sentences[columns["sentences"][0]])
             pending.clear()
             rows.clear()
 
@@ -489,6 +488,23 @@ def write_coding(documents: Sequence[Document], codebook: Codebook, paths: dict[
 def _nan(value: float) -> float | str:
     """A float as DataFrame.to_csv writes it: NaN as an empty cell."""
     return "" if value != value else value
+
+
+def _sentence_rows(table, names: Sequence[str]):
+    """The rows of ``coded_sentences`` for the csv module, the bytes DataFrame.to_csv writes (NaN as an empty
+    cell, floats as their shortest repr, integers as integers).
+
+    ``table``: the DataFrame of :func:`ptce_nlp.classify.hybrid_sentences`, or its columns as a mapping of
+    name to list or 1-D numpy array, so that a hybrid coder returning plain columns needs no pandas here.
+    """
+    columns = []
+    for name in names:
+        values = table[name]
+        values = values.tolist() if hasattr(values, "tolist") else list(values)
+        if any(v != v for v in values if isinstance(v, float)):
+            values = [_nan(v) if isinstance(v, float) else v for v in values]
+        columns.append(values)
+    return zip(*columns)
 
 
 def _count_rows(parsed: Sequence[ParsedDocument], rows: Sequence[tuple], codebook: Codebook, *,

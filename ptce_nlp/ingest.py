@@ -13,8 +13,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterable
 
-import pandas as pd
-
 from .cache import CleanCache
 from .clean import clean_text
 from .corpus import find_sources, iter_read
@@ -22,6 +20,9 @@ from .io import write_csv
 from .readers import MAX_FILE_MB
 from .segment import segment_document
 from .types import METADATA_FIELDS, Document, ReadFailure, Segment
+from ._lazy import LazyModule
+
+pd = LazyModule("pandas")  # imported when a table is first made (issue 13)
 
 DOCUMENT_COLUMNS = (("doc_id", "path", "format") + METADATA_FIELDS
                     + ("encoding", "n_chars", "n_words", "n_paragraphs", "n_sentences"))

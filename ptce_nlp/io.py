@@ -16,9 +16,10 @@ import tempfile
 from pathlib import Path
 from typing import IO, Iterable, Iterator
 
-import pandas as pd
-
 from .errors import OutputError, PathConflictError
+from ._lazy import LazyModule
+
+pd = LazyModule("pandas")  # imported when a table is first made (issue 13)
 
 #: ``errno`` values of an output that cannot be written (full disk, quota, read-only file system, permissions):
 #: they become :class:`OutputError` instead of an internal error.

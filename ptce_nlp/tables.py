@@ -16,11 +16,11 @@ import json
 import math
 from pathlib import Path
 
-import pandas as pd
-
 from .errors import InputFileError, PtceError
 from .types import METADATA_FIELDS, Document
+from ._lazy import LazyModule
 
+pd = LazyModule("pandas")  # imported when a table is first made (issue 13)
 
 
 def flag(value: object) -> bool:

@@ -347,3 +347,52 @@ def test_write_coding_leaves_the_garbage_collector_as_it_found_it(tmp_path, monk
         assert gc.get_freeze_count() > 0  # not unfrozen by write_coding
     finally:
         gc.unfreeze()
+
+
+def test_sentence_rows_are_the_bytes_of_to_csv_for_a_frame_and_for_plain_columns():
+    """coded_sentences written by the csv module from plain columns (what classify.hybrid_sentences can return
+    without pandas) or from its DataFrame: byte for byte DataFrame.to_csv (ints, rounded floats, NaN as an
+    empty cell, quotes, commas and new lines in cells, an empty table)."""
+    import csv
+    import io
+
+    import pandas as pd
+
+    from ptce_nlp.analysis import _sentence_rows
+    from ptce_nlp.classify import sentence_columns
+
+    names = sentence_columns()
+    n = 5
+    columns = {"doc_id": ['d,"1"', "d2", "d\n3", "4", "é"], "segment_id": [0, 1, 2, 3, 4],
+               "start_char": [0, 10, 200, 3000, 40000], "end_char": [9, 199, 2999, 39999, 40001],
+               "text": ["Un « pôle », dit-on.", 'Des "quotes"', "a\nb", "", " espace "]}
+    for j, c in enumerate(names[5::3]):
+        columns[c] = np.array([0, 1, 1, 0, j % 2], dtype=np.int64)
+        columns[f"{c}_prob"] = np.round(np.array([0.0001, 0.5, 1.0, float("nan"), 0.12345 + j]), 4)
+        columns[f"{c}_source"] = np.asarray(["none", "lexicon", "learned", "both", "none"], dtype=object)
+    frame = pd.DataFrame({c: columns[c] for c in names})
+    assert len(frame) == n and frame.isna().any().any()
+    for table in (frame, frame.iloc[:0]):
+        expected = table.to_csv(index=False, header=False, lineterminator="\n")
+        for given in (table, {c: table[c].to_numpy() for c in names}, {c: table[c].tolist() for c in names}):
+            out = io.StringIO(newline="")
+            csv.writer(out, lineterminator="\n").writerows(_sentence_rows(given, names))
+            assert out.getvalue() == expected
+
+
+def test_importing_the_coding_modules_leaves_pandas_for_when_a_table_is_made():
+    """ptce_nlp, its I/O, ingest, tables and analysis modules import pandas when a table is first made, not when
+    they are imported: a warm re-code that writes its tables with the csv module can run without it (issue 13)."""
+    import subprocess
+    import sys
+
+    code = ("import sys\n"
+            "import ptce_nlp, ptce_nlp.io, ptce_nlp.ingest, ptce_nlp.tables, ptce_nlp.analysis\n"
+            "assert 'pandas' not in sys.modules, 'imported'\n"
+            "from ptce_nlp.analysis import scored_mask, cooccurrence\n"
+            "from ptce_nlp.tables import flags\n"
+            "import pandas as pd\n"
+            "assert flags(pd.Series(['vrai', '0'])).tolist() == [True, False]\n"
+            "print('ok')\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0 and out.stdout.strip() == "ok", out.stderr[-2000:]
