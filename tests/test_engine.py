@@ -376,3 +376,16 @@ def test_cli_on_a_real_scheduler_and_two_workers(real_cluster, command, docs_dir
     for name in names:
         assert (out / name).read_bytes() == (ref_out / name).read_bytes(), name
     assert len([f for f in (cache / "tokens").rglob("*") if f.is_file()]) == len(FILES)
+
+
+def test_cli_export_on_a_scheduler_address(engine, docs_dir, tmp_path):
+    """`export` takes --dask too: the same files as without it (the workers code)."""
+    outs = {}
+    for how, extra in (("dask", ["--dask", engine.address]), ("alone", [])):
+        out = tmp_path / how
+        proc = subprocess.run([*CLI, "export", str(docs_dir), "--format", "csv", "--out", str(out), "-q",
+                               "--cache-dir", str(tmp_path / f"cache_{how}"), *extra],
+                              capture_output=True, text=True, timeout=600)
+        assert proc.returncode == 0, proc.stderr
+        outs[how] = {p.name: p.read_bytes() for p in sorted(out.iterdir())}
+    assert outs["dask"] == outs["alone"] and len(outs["dask"]) == 3
