@@ -209,7 +209,7 @@ def _cleaned(cache: CleanCache | None, document: Document) -> CleanText:
 
 def iter_parsed(documents: Sequence[Document], *, cache_dir: str | Path | None = None, use_cache: bool = True,
                 jobs: int = 1, progress: Callable[[int], None] | None = None, stats: dict | None = None,
-                batch_size: int = 4):
+                batch_size: int = 4, coder: "_DocumentCoder | None" = None):
     """Clean, segment and parse documents, one at a time: yields ``(i, ParsedDocument)``.
 
     Documents whose parse is in the cache come first, in order, then the others as they are parsed, in
@@ -218,6 +218,12 @@ def iter_parsed(documents: Sequence[Document], *, cache_dir: str | Path | None =
     it needs to read them back (:class:`ParsedDocument`): memory does not grow with the corpus.
     ``stats`` (a dict, filled in place): ``parsed``, ``cached``, ``model_loaded`` and ``damaged`` (cache
     entries found damaged, each parsed or cleaned again).
+
+    With a Dask engine active (:mod:`ptce_nlp.engine`) and a ``coder``, the documents missing from the
+    cache are cleaned, parsed and coded on the workers (:meth:`ptce_nlp.engine.DaskEngine.code`): the
+    client does not clean them, and takes their rows with :func:`coded_rows` (the same rows as
+    ``coder.rows``); their cleaned text and parse come back from the cache when asked. Without a coder
+    the workers only parse.
     """
     from .nlp import TokenCache, parse_iter, pipeline_settings
     from .tokens import TokenArrays
@@ -237,9 +243,20 @@ def iter_parsed(documents: Sequence[Document], *, cache_dir: str | Path | None =
     def made(i: int, clean: CleanText, tokens) -> ParsedDocument:
         return ParsedDocument(documents[i], clean, None, tokens, source=source, n_tokens=tokens.n_words())
 
+    from .engine import active_engine
+
+    engine = active_engine()
+    remote_coding = engine is not None and coder is not None
     for i, document in enumerate(documents):
-        clean = _cleaned(clean_cache, document)
-        tokens = token_cache.load(clean.text) if use_cache else None
+        if remote_coding:  # the workers clean what the cache does not hold
+            clean = clean_cache.get(document.text) if use_cache else None
+            tokens = token_cache.load(clean.text) if clean is not None else None
+            if tokens is None:
+                missing.append((i, document.text))
+                continue
+        else:
+            clean = _cleaned(clean_cache, document)
+            tokens = token_cache.load(clean.text) if use_cache else None
         if tokens is None:
             missing.append((i, clean.text if use_cache else clean))
             continue
@@ -254,9 +271,11 @@ def iter_parsed(documents: Sequence[Document], *, cache_dir: str | Path | None =
     stats["damaged"] = damaged()
     if not missing:
         return
-    from .engine import active_engine
-
-    engine = active_engine()
+    if remote_coding:
+        yield from _coded_on_workers(engine, documents, missing, coder, source, clean_cache, token_cache,
+                                     directory if use_cache else None, progress, done)
+        stats["damaged"] = damaged()
+        return
     texts = (item if isinstance(item, str) else item.text for _, item in missing)
     if engine is not None:  # parsed on a Dask cluster (ptce_nlp.engine); the workers write a shared cache
         remote = engine.parse(list(texts), cache_dir=os.path.abspath(directory) if use_cache else None)
@@ -277,6 +296,45 @@ def iter_parsed(documents: Sequence[Document], *, cache_dir: str | Path | None =
         if progress is not None:
             progress(done)
     stats["damaged"] = damaged()
+
+
+def _coded_on_workers(engine, documents: Sequence[Document], missing: list, coder: "_DocumentCoder", source,
+                      clean_cache, token_cache, directory, progress, done: int):
+    """The part of :func:`iter_parsed` that hands the documents missing from the cache to the Dask workers."""
+    from array import array
+
+    from .clean import CleanText
+    from .tokens import TokenArrays
+
+    results = engine.code([documents[i] for i, _ in missing], coder.codebook,
+                          accent_insensitive=coder.coder.accent_insensitive,
+                          cache_dir=os.path.abspath(directory) if directory is not None else None)
+    for (i, _), res in zip(missing, results):
+        clean = tokens = None
+        if res.tokens is not None:  # not written by the worker: the client caches it (or keeps it, no cache)
+            text, starts, ends = res.clean
+            clean = CleanText(text, documents[i].text, array("i", starts), array("i", ends))
+            tokens = TokenArrays.from_bytes(res.tokens)
+            if source is not None:
+                clean_cache.put(clean)
+                token_cache.save(clean.text, tokens)
+        p = ParsedDocument(documents[i], clean, None, tokens, source=source, n_tokens=res.n_tokens)
+        p._n_sentences = res.n_sentences
+        p._coded = (coder, res.rows)
+        yield i, p
+        p.release()
+        done += 1
+        if progress is not None:
+            progress(done)
+
+
+def coded_rows(coder: "_DocumentCoder", p: ParsedDocument) -> list[tuple]:
+    """``coder.rows(p)``, or the rows a Dask worker computed for ``p`` with that coder (:func:`iter_parsed`
+    with ``coder``), handed over once."""
+    done = p.__dict__.pop("_coded", None)
+    if done is not None and done[0] is coder:
+        return done[1]
+    return coder.rows(p)
 
 
 def parse_documents(documents: Sequence[Document], *, cache_dir: str | Path | None = None, use_cache: bool = True,
@@ -371,9 +429,9 @@ def code_documents(documents: Sequence[Document], codebook: Codebook, *, cache_d
     parsed: list = [None] * len(documents)
     rows_of: list = [()] * len(documents)
     for i, p in iter_parsed(documents, cache_dir=cache_dir, use_cache=use_cache, jobs=jobs, progress=progress,
-                            stats=stats):
+                            stats=stats, coder=coder):
         parsed[i] = p
-        rows_of[i] = coder.rows(p)
+        rows_of[i] = coded_rows(coder, p)
     coded = pd.DataFrame([row for rows in rows_of for row in rows], columns=CODED_COLUMNS)
     del rows_of
     counts = document_counts(parsed, coded, codebook, count_reported=count_reported)
@@ -468,14 +526,18 @@ def write_coding(documents: Sequence[Document], codebook: Codebook, paths: dict[
             pending.clear()
             rows.clear()
 
-        for i, p in iter_parsed(documents, cache_dir=cache_dir, jobs=jobs, progress=progress, stats=stats):
+        for i, p in iter_parsed(documents, cache_dir=cache_dir, jobs=jobs, progress=progress, stats=stats,
+                                coder=coder):
             parsed[i] = p
             while next_i < len(documents) and parsed[next_i] is not None:
                 q = parsed[next_i]
                 parsed[next_i] = True  # done: nothing kept
+                remote = q.__dict__.get("_coded")  # coded by a Dask worker (iter_parsed)
                 # the batch's documents hold their data until the batch is written (read and segmented once)
                 q = ParsedDocument(q.document, q.clean, q.segments, q.tokens, n_tokens=q.n_tokens)
-                rows.extend(coder.rows(q))
+                if remote is not None:
+                    q._coded = remote
+                rows.extend(coded_rows(coder, q))
                 pending.append(q)
                 next_i += 1
                 if len(pending) >= batch:

@@ -41,6 +41,7 @@ import threading
 import time
 import uuid
 from collections import deque
+from dataclasses import dataclass
 from concurrent.futures import CancelledError
 from pathlib import Path
 from typing import Iterator, Sequence
@@ -110,7 +111,7 @@ class DaskEngine:
         self.batch_chars = batch_chars
         #: Test hook: ``(folder, seconds)``: each batch writes ``folder/<worker pid>-<n>`` then waits.
         self.pause: tuple[str, float] | None = None
-        self.stats = {"batches": 0, "texts": 0, "cache_written_by_workers": 0}
+        self.stats = {"batches": 0, "texts": 0, "coded_by_workers": 0, "cache_written_by_workers": 0}
         self._token = None
 
     # ------------------------------------------------------------------ life cycle
@@ -190,17 +191,18 @@ class DaskEngine:
 
     # ------------------------------------------------------------------ parsing
 
-    def batches(self, texts: Sequence[str], n_workers: int = 1) -> list[range]:
+    def batches(self, texts: Sequence[str | int], n_workers: int = 1) -> list[range]:
         """Index ranges of the batches: at most ``batch_texts`` texts and ``batch_chars`` characters (a longer
         text alone), and small enough that every worker gets four batches when there are few texts (the last
-        batch does not leave the other workers idle for long)."""
+        batch does not leave the other workers idle for long). ``texts``: the texts, or their lengths."""
         limit = max(1, min(self.batch_texts, math.ceil(len(texts) / (4 * max(1, n_workers)))))
         out, start, chars = [], 0, 0
         for i, text in enumerate(texts):
-            if i > start and (i - start >= limit or chars + len(text) > self.batch_chars):
+            size = text if isinstance(text, int) else len(text)
+            if i > start and (i - start >= limit or chars + size > self.batch_chars):
                 out.append(range(start, i))
                 start, chars = i, 0
-            chars += len(text)
+            chars += size
         if start < len(texts):
             out.append(range(start, len(texts)))
         return out
@@ -216,46 +218,104 @@ class DaskEngine:
         from .nlp import pipeline_settings
         from .tokens import DamagedEntry, TokenArrays
 
-        if self.client is None:
-            raise DaskError(f"dask scheduler {self.address}: the connection is closed")
         if not texts:
             return
         settings = pipeline_settings(ner=ner)
-        n_workers = self._call(self.n_workers)
-        ranges = self.batches(texts, n_workers)
-        window = window or 4 * n_workers
         cache = str(cache_dir) if cache_dir is not None else None
+
+        def submit(items: list, key: str):
+            return self.client.submit(parse_batch, items, settings, ner, cache, self.pause, pure=False, key=key)
+
+        for r, (payloads, written) in self._stream(texts, [len(t) for t in texts], submit, "parse", window):
+            try:
+                docs = [TokenArrays.from_bytes(payload) for payload in payloads]
+            except (DamagedEntry, TypeError, ValueError):
+                docs = []
+            if len(docs) != len(r) or not all(d.covers(texts[i]) for d, i in zip(docs, r)):
+                raise DaskError(f"dask scheduler {self.address}: a worker returned parses that do not "
+                                f"match the texts of documents {r.start + 1}-{r.stop} (another version of "
+                                "ptce_nlp on the workers?)")
+            self.stats["batches"] += 1
+            self.stats["texts"] += len(docs)
+            self.stats["cache_written_by_workers"] += written
+            yield from docs
+
+    def code(self, documents: Sequence, codebook, *, accent_insensitive: bool = False, ner: bool = False,
+             cache_dir: str | Path | None = None, window: int | None = None) -> Iterator["WorkerCoding"]:
+        """Clean, parse and code ``documents`` on the workers: a :class:`WorkerCoding` per document, yielded in
+        document order as the batches come back.
+
+        The codebook is sent once (broadcast to every worker); each batch carries its documents (text, id,
+        metadata). ``cache_dir``: the cache folder (cleaned texts and token arrays); the workers write it
+        when they see the client's folder (a marker file the client writes there for the run: the same
+        machine, or a shared file system) and then return no text and no parse, which the client reads back
+        from the cache when a later stage asks; otherwise (or without a cache) each result carries the
+        cleaned text's offset map and the token arrays, which the client keeps or caches itself.
+        """
+        from . import __version__
+        from .nlp import pipeline_settings
+
+        if not documents:
+            return
+        settings = {**pipeline_settings(ner=ner), "ptce_nlp": __version__}
+        run_id = uuid.uuid4().hex[:16]
+        marker = None
+        if cache_dir is not None:
+            try:
+                Path(cache_dir).mkdir(parents=True, exist_ok=True)
+                marker = Path(cache_dir, f".ptce-dask-{run_id}")
+                marker.touch()
+            except OSError:  # the client cannot write it either: the workers send everything back
+                marker = None
+        try:
+            book = self._call(lambda: self.client.scatter(codebook, broadcast=True, hash=False))
+            job = (run_id, str(marker) if marker is not None else None, settings, accent_insensitive, ner)
+
+            def submit(items: list, key: str):
+                return self.client.submit(code_batch, items, book, job, self.pause, pure=False, key=key)
+
+            sizes = [len(d.text) for d in documents]
+            for r, results in self._stream(documents, sizes, submit, "code", window):
+                if len(results) != len(r) or any(res.doc_id != documents[i].doc_id for res, i in zip(results, r)):
+                    raise DaskError(f"dask scheduler {self.address}: a worker returned results that do not "
+                                    f"match documents {r.start + 1}-{r.stop} (another version of ptce_nlp on "
+                                    "the workers?)")
+                self.stats["batches"] += 1
+                self.stats["texts"] += len(results)
+                self.stats["coded_by_workers"] += len(results)
+                self.stats["cache_written_by_workers"] += sum(res.tokens is None for res in results)
+                yield from results
+        finally:
+            if marker is not None:
+                with contextlib.suppress(OSError):
+                    marker.unlink()
+
+    def _stream(self, items: Sequence, sizes: Sequence[int], submit, kind: str, window: int | None):
+        """``(range, result)`` of each batch of ``items``, in order; at most ``window`` batches (default four
+        per worker) on the cluster at once; the batches still pending are cancelled when the caller stops."""
+        if self.client is None:
+            raise DaskError(f"dask scheduler {self.address}: the connection is closed")
+        n_workers = self._call(self.n_workers)
+        ranges = self.batches(sizes, n_workers)
+        window = window or 4 * n_workers
         pending: deque = deque()
         submitted, run_id = 0, uuid.uuid4().hex[:16]
 
-        def submit() -> None:
+        def more() -> None:
             nonlocal submitted
             r = ranges[submitted]
-            future = self.client.submit(parse_batch, [texts[i] for i in r], settings, ner, cache, self.pause,
-                                        pure=False, key=f"ptce-parse-{run_id}-{submitted}")
-            pending.append((r, future))
+            pending.append((r, submit([items[i] for i in r], f"ptce-{kind}-{run_id}-{submitted}")))
             submitted += 1
 
         try:
             while submitted < len(ranges) and len(pending) < window:
-                submit()
+                more()
             while pending:
                 r, future = pending.popleft()
-                payloads, written = self._result(future, r)
-                try:
-                    docs = [TokenArrays.from_bytes(payload) for payload in payloads]
-                except (DamagedEntry, TypeError, ValueError):
-                    docs = []
-                if len(docs) != len(r) or not all(d.covers(texts[i]) for d, i in zip(docs, r)):
-                    raise DaskError(f"dask scheduler {self.address}: a worker returned parses that do not "
-                                    f"match the texts of documents {r.start + 1}-{r.stop} (another version of "
-                                    "ptce_nlp on the workers?)")
-                self.stats["batches"] += 1
-                self.stats["texts"] += len(docs)
-                self.stats["cache_written_by_workers"] += written
+                result = self._result(future, r)
                 if submitted < len(ranges):
-                    submit()
-                yield from docs
+                    more()
+                yield r, result
         finally:
             for _, future in pending:
                 with contextlib.suppress(Exception):
@@ -302,12 +362,7 @@ def parse_batch(texts: list[str], settings: dict, ner: bool, cache_dir: str | No
         from .nlp import TokenCache, parse_iter, pipeline_settings
         from .tokens import TokenArrays
 
-        mine = pipeline_settings(ner=ner)
-        if mine != settings:
-            diff = sorted(k for k in set(mine) | set(settings) if mine.get(k) != settings.get(k))
-            raise DaskError(f"worker {socket.gethostname()}: its spaCy pipeline differs from the client's "
-                            f"({', '.join(f'{k} {mine.get(k)!r} != {settings.get(k)!r}' for k in diff)}); "
-                            "install the same ptce_nlp, spaCy and model versions on the workers")
+        _check_settings(pipeline_settings(ner=ner), settings)
         arrays = [TokenArrays.from_doc(doc) for doc in parse_iter(texts, ner=ner)]
     written = 0
     if cache_dir is not None:
@@ -319,6 +374,90 @@ def parse_batch(texts: list[str], settings: dict, ner: bool, cache_dir: str | No
             except (OSError, PtceError):  # not a folder this worker can write: the client writes the cache
                 break
     return [tokens.to_bytes() for tokens in arrays], written
+
+
+@dataclass
+class WorkerCoding:
+    """What a worker returns for one document it cleaned, parsed and coded (:meth:`DaskEngine.code`).
+
+    ``rows``: its rows of ``coded_segments`` (:meth:`ptce_nlp.analysis._DocumentCoder.rows`, the same tuples
+    as when the client codes it); ``n_tokens`` and ``n_sentences`` for ``code_counts``. ``clean`` (the
+    cleaned text and its offset maps, ``(text, starts, ends)``) and ``tokens`` (token arrays as bytes) are
+    None when the worker wrote them to the client's cache folder.
+    """
+
+    doc_id: str
+    rows: list
+    n_tokens: int
+    n_sentences: int
+    clean: tuple | None = None
+    tokens: bytes | None = None
+
+
+_coders: dict = {}  # run id -> the _DocumentCoder of that run (the last few runs), on a worker
+
+
+def code_batch(documents: list, codebook, job: tuple, pause: tuple[str, float] | None = None) -> list[WorkerCoding]:
+    """Clean, parse and code a batch of documents on a worker (see :meth:`DaskEngine.code`).
+
+    ``job``: ``(run id, marker file or None, settings, accent_insensitive, ner)``. The cleaned texts and
+    token arrays go to the cache folder holding the marker when this worker sees it (a folder shared with
+    the client), else back to the client. Raises :class:`DaskError` when the worker's pipeline or toolkit
+    is not the client's.
+    """
+    run_id, marker, settings, accent_insensitive, ner = job
+    if pause is not None:  # test hook: say which process works on this batch, then let the test kill it
+        folder, seconds = pause
+        Path(folder, f"{os.getpid()}-{time.monotonic_ns()}").touch()
+        time.sleep(seconds)
+    with _worker_lock:  # also the imports (spaCy, imported by coding too): the preload thread may import it
+        from . import __version__
+        from .analysis import ParsedDocument, _cleaned, _DocumentCoder
+        from .cache import CleanCache
+        from .nlp import TokenCache, parse_iter, pipeline_settings
+        from .tokens import TokenArrays
+
+        _check_settings({**pipeline_settings(ner=ner), "ptce_nlp": __version__}, settings)
+        shared = marker is not None and os.path.exists(marker)
+        folder = os.path.dirname(marker) if shared else None
+        clean_cache = CleanCache(folder) if shared else None
+        cleans = []
+        for document in documents:
+            try:
+                cleans.append(_cleaned(clean_cache, document))
+            except OSError:  # cannot write the shared folder after all: the client keeps what it gets
+                clean_cache = None
+                cleans.append(_cleaned(None, document))
+        arrays = [TokenArrays.from_doc(doc) for doc in parse_iter([c.text for c in cleans], ner=ner)]
+        coder = _coders.get(run_id)
+        if coder is None:
+            _coders.clear()
+            coder = _coders[run_id] = _DocumentCoder(codebook, accent_insensitive=accent_insensitive)
+        token_cache = TokenCache(folder, {k: v for k, v in settings.items() if k != "ptce_nlp"}) if shared else None
+        out = []
+        for document, clean, tokens in zip(documents, cleans, arrays):
+            p = ParsedDocument(document, clean, None, tokens, n_tokens=tokens.n_words())
+            rows = coder.rows(p)
+            written = False
+            if token_cache is not None and clean_cache is not None:
+                try:
+                    token_cache.save(clean.text, tokens)
+                    written = True
+                except (OSError, PtceError):
+                    token_cache = None
+            out.append(WorkerCoding(document.doc_id, rows, p.n_tokens, p.n_sentences,
+                                    None if written else (clean.text, clean.starts, clean.ends),
+                                    None if written else tokens.to_bytes()))
+    return out
+
+
+def _check_settings(mine: dict, settings: dict) -> None:
+    if mine != settings:
+        diff = sorted(k for k in set(mine) | set(settings) if mine.get(k) != settings.get(k))
+        raise DaskError(f"worker {socket.gethostname()}: its spaCy pipeline or ptce_nlp version differs from "
+                        "the client's "
+                        f"({', '.join(f'{k} {mine.get(k)!r} != {settings.get(k)!r}' for k in diff)}); "
+                        "install the same ptce_nlp, spaCy and model versions on the workers")
 
 
 # ---------------------------------------------------------------------- connection helpers

@@ -157,6 +157,7 @@ def test_a_worker_killed_mid_batch_loses_nothing_and_counts_nothing_twice(engine
     assert killed, "no worker started a batch"
     assert len(list(markers.iterdir())) > len(FILES)  # the killed worker's batch was started again elsewhere
     assert engine.stats["texts"] - before["texts"] == len(FILES)
+    assert engine.stats["coded_by_workers"] - before["coded_by_workers"] == len(FILES)
     pd.testing.assert_frame_equal(result.coded, ref.tables["coded_segments"].reset_index(drop=True),
                                   check_dtype=False)
     pd.testing.assert_frame_equal(result.counts, ref.tables["code_counts"].reset_index(drop=True),
@@ -253,3 +254,138 @@ def test_sigterm_during_a_local_cluster_run_leaves_no_process_and_no_output(docs
     assert stderr.strip().splitlines()[-1] == "Error: terminated (SIGTERM); no partial output was left behind"
     _, alive = psutil.wait_procs(family, timeout=20)
     assert alive == [] and not out.exists()
+
+
+def test_workers_clean_parse_and_code_the_client_only_merges(engine, docs_dir, reference, tmp_path, monkeypatch):
+    """Issue 13 §3: the workers code; the client codes nothing (its coder would fail) and merges in order."""
+    from ptce_nlp import analysis
+    from ptce_nlp.cache import CleanCache
+
+    _, ref = reference
+    documents = read_corpus([docs_dir]).documents
+
+    def no_coding_here(self, p):
+        raise AssertionError("the client coded a document the workers were given")
+
+    monkeypatch.setattr(analysis._DocumentCoder, "rows", no_coding_here)
+    monkeypatch.setattr(analysis, "clean_text", lambda text: pytest.fail("the client cleaned a document"))
+    cache = tmp_path / "cache"
+    before = dict(engine.stats)
+    with using(engine):
+        result = code_documents(documents, Codebook.shipped(), cache_dir=cache)
+    assert engine.stats["coded_by_workers"] - before["coded_by_workers"] == len(FILES)
+    # the workers saw the client's folder: they wrote the cleaned texts and parses, and sent back neither
+    assert engine.stats["cache_written_by_workers"] - before["cache_written_by_workers"] == len(FILES)
+    assert all(CleanCache(cache).get(d.text) is not None for d in documents)
+    assert not list(cache.glob(".ptce-dask-*"))  # the run's marker is gone
+    pd.testing.assert_frame_equal(result.coded, ref.tables["coded_segments"].reset_index(drop=True),
+                                  check_dtype=False)
+    pd.testing.assert_frame_equal(result.counts, ref.tables["code_counts"].reset_index(drop=True),
+                                  check_dtype=False)
+    monkeypatch.undo()
+    # later stages read the parses back from the cache: the same as the single-process run's
+    for p, q in zip(result.parsed, ref.coding.parsed):
+        assert p.clean.text == q.clean.text and p.tokens.to_bytes() == q.tokens.to_bytes()
+        assert p.segments == q.segments
+
+
+def test_a_worker_that_does_not_see_the_cache_sends_the_parse_back(tmp_path):
+    """code_batch without the client's marker (another machine, no shared folder): nothing written there,
+    the cleaned text and the parse come back; with the marker: written, nothing comes back."""
+    from ptce_nlp import __version__
+    from ptce_nlp.analysis import ParsedDocument, _DocumentCoder
+    from ptce_nlp.clean import clean_text
+    from ptce_nlp.engine import code_batch
+    from ptce_nlp.nlp import pipeline_settings
+    from ptce_nlp.tokens import TokenArrays
+    from ptce_nlp.types import Document
+
+    documents = [Document("a", "Le pôle mutualise ses moyens\r\nau service du territoire.", {}),
+                 Document("b", "Une coopération entre entreprises et associations de l'ESS.", {"pole": "x"})]
+    book = Codebook.shipped()
+    settings = {**pipeline_settings(), "ptce_nlp": __version__}
+    cache = tmp_path / "cache"
+    cache.mkdir()
+    away = code_batch(documents, book, ("run1", str(cache / ".ptce-dask-absent"), settings, False, False))
+    assert not any(cache.iterdir())
+    coder = _DocumentCoder(book)
+    for d, res in zip(documents, away):
+        clean = clean_text(d.text)
+        assert res.clean[0] == clean.text and list(res.clean[1]) == list(clean.starts)
+        tokens = TokenArrays.from_bytes(res.tokens)
+        assert res.rows == coder.rows(ParsedDocument(d, clean, None, tokens)) and res.rows
+    (cache / ".ptce-dask-run2").touch()
+    shared = code_batch(documents, book, ("run2", str(cache / ".ptce-dask-run2"), settings, False, False))
+    assert [r.tokens for r in shared] == [None, None] and [r.clean for r in shared] == [None, None]
+    assert [r.rows for r in shared] == [r.rows for r in away]
+    assert len([f for f in (cache / "tokens").rglob("*") if f.is_file()]) == 2
+    with pytest.raises(Exception, match=r"ptce_nlp '[^']+' != '0\.0'"):
+        code_batch(documents, book, ("run3", None, {**settings, "ptce_nlp": "0.0"}, False, False))
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def real_cluster(tmp_path_factory):
+    """``dask scheduler`` and two ``dask worker`` processes on 127.0.0.1, started as a user starts them."""
+    dask_cli = [sys.executable, "-m", "distributed.cli.dask_scheduler"]
+    port = _free_port()
+    address = f"tcp://127.0.0.1:{port}"
+    logs = tmp_path_factory.mktemp("dask_logs")
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(Path(__file__).resolve().parents[1]),
+                                                       os.environ.get("PYTHONPATH", "")]))
+    procs = [subprocess.Popen([*dask_cli, "--host", "127.0.0.1", "--port", str(port), "--no-dashboard"],
+                              stdout=subprocess.DEVNULL, stderr=open(logs / "scheduler.log", "w"), env=env)]
+    try:
+        for n in range(2):
+            procs.append(subprocess.Popen([sys.executable, "-m", "distributed.cli.dask_worker", address,
+                                           "--nthreads", "1", "--host", "127.0.0.1", "--no-dashboard"],
+                                          stdout=subprocess.DEVNULL, stderr=open(logs / f"worker{n}.log", "w"),
+                                          env=env))
+        from distributed import Client
+
+        with Client(address, timeout=60) as client:
+            client.wait_for_workers(2, timeout=120)
+        yield address
+    finally:
+        for p in reversed(procs):
+            p.terminate()
+        for p in procs:
+            try:
+                p.wait(30)
+            except subprocess.TimeoutExpired:
+                p.kill()
+
+
+@pytest.mark.parametrize("command", ["code", "run"])
+def test_cli_on_a_real_scheduler_and_two_workers(real_cluster, command, docs_dir, reference, tmp_path):
+    ref_out, _ = reference
+    out, cache = tmp_path / "out", tmp_path / "cache"
+    proc = subprocess.run([*CLI, command, str(docs_dir), "--out", str(out), "--cache-dir", str(cache), "-q",
+                           "--dask", real_cluster], capture_output=True, text=True, timeout=900)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stderr == ""
+    names = ["coded_segments.csv", "code_counts.csv", "coded_sentences.csv"]
+    if command == "run":
+        names = sorted(p.name for p in ref_out.glob("*.csv"))
+        assert len(names) > 10
+    for name in names:
+        assert (out / name).read_bytes() == (ref_out / name).read_bytes(), name
+    assert len([f for f in (cache / "tokens").rglob("*") if f.is_file()]) == len(FILES)
+
+
+def test_cli_export_on_a_scheduler_address(engine, docs_dir, tmp_path):
+    """`export` takes --dask too: the same files as without it (the workers code)."""
+    outs = {}
+    for how, extra in (("dask", ["--dask", engine.address]), ("alone", [])):
+        out = tmp_path / how
+        proc = subprocess.run([*CLI, "export", str(docs_dir), "--format", "csv", "--out", str(out), "-q",
+                               "--cache-dir", str(tmp_path / f"cache_{how}"), *extra],
+                              capture_output=True, text=True, timeout=600)
+        assert proc.returncode == 0, proc.stderr
+        outs[how] = {p.name: p.read_bytes() for p in sorted(out.iterdir())}
+    assert outs["dask"] == outs["alone"] and len(outs["dask"]) == 3

@@ -167,49 +167,61 @@ def write_xlsx(tables: Mapping[str, pd.DataFrame], path: str | Path) -> Path:
     >>> write_xlsx({"coded_segments": result.coded, "code_counts": result.counts}, "out/ptce.xlsx")  # doctest: +SKIP
     """
     from openpyxl import Workbook
+    from openpyxl.cell import WriteOnlyCell
     from openpyxl.utils import get_column_letter
 
     _check_tables(tables)
     path = Path(path)
-    book = Workbook()
-    book.remove(book.active)
-    for sheet_name, frame in zip(sheet_names(list(tables)), tables.values()):
+    book = Workbook(write_only=True)  # rows streamed out as they are added: memory does not grow with the tables
+
+    def text(sheet, value):
+        cell = WriteOnlyCell(sheet, value=value)
+        cell.data_type = "s"  # never a formula, even when the text starts with '='
+        return cell
+
+    dimensions = {}
+    for n, (sheet_name, frame) in enumerate(zip(sheet_names(list(tables)), tables.values()), start=1):
         sheet = book.create_sheet(sheet_name)
-        for c, column in enumerate(frame.columns, start=1):
-            header = sheet.cell(row=1, column=c, value=_cell(str(column)))
-            header.data_type = "s"  # a column named "=..." is no formula either
-        for r, row in enumerate(frame.itertuples(index=False, name=None), start=2):
-            for c, value in enumerate(row, start=1):
-                value = _cell(value)
-                cell = sheet.cell(row=r, column=c, value=value)
-                if isinstance(value, str):
-                    cell.data_type = "s"  # never a formula, even when the text starts with '='
         sheet.freeze_panes = "A2"
         for c, column in enumerate(frame.columns, start=1):
             width = max([len(str(column))] + [min(len(str(v)), 60) for v in frame[column].head(200)])
             sheet.column_dimensions[get_column_letter(c)].width = min(max(width + 2, 8), 62)
+        sheet.append([text(sheet, _cell(str(column))) for column in frame.columns])  # "=..." is no formula
+        for row in frame.itertuples(index=False, name=None):
+            sheet.append([text(sheet, v) if isinstance(v, str) else v for v in map(_cell, row)])
+        last = f"{get_column_letter(max(1, len(frame.columns)))}{len(frame) + 1}"
+        dimensions[f"xl/worksheets/sheet{n}.xml"] = f'<dimension ref="A1:{last}"/>'.encode("ascii")
     buffer = io.BytesIO()
     book.save(buffer)
     with atomic_write(path, "wb") as fh:
-        fh.write(_reproducible_zip(buffer.getvalue()))
+        fh.write(_reproducible_zip(buffer.getvalue(), dimensions))
     return path
 
 
 _STAMP_RE = re.compile(rb"(<dcterms:(?:created|modified)[^>]*>)[^<]*(</dcterms:(?:created|modified)>)")
 
 
-def _reproducible_zip(data: bytes) -> bytes:
-    """The same workbook with fixed zip dates and document dates: same tables, same bytes."""
+def _reproducible_zip(data: bytes, dimensions: Mapping[str, bytes] | None = None) -> bytes:
+    """The same workbook with fixed zip dates and document dates: same tables, same bytes. ``dimensions``:
+    the ``<dimension>`` element of each sheet (by file name), which a write-only workbook lacks and
+    readers use for the sheet's size."""
     import zipfile
+
+    import shutil
 
     out = io.BytesIO()
     with zipfile.ZipFile(io.BytesIO(data)) as src, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
         for info in src.infolist():
-            payload = src.read(info.filename)
-            if info.filename == "docProps/core.xml":
-                payload = _STAMP_RE.sub(rb"\g<1>2000-01-01T00:00:00Z\g<2>", payload)
-            dst.writestr(zipfile.ZipInfo(info.filename, date_time=(1980, 1, 1, 0, 0, 0)), payload,
-                         compress_type=zipfile.ZIP_DEFLATED)
+            entry = zipfile.ZipInfo(info.filename, date_time=(1980, 1, 1, 0, 0, 0))
+            entry.compress_type = zipfile.ZIP_DEFLATED
+            with src.open(info) as fin, dst.open(entry, "w") as fout:  # by chunks: a sheet can be large
+                head = fin.read() if info.filename == "docProps/core.xml" else fin.read(1 << 16)
+                if info.filename == "docProps/core.xml":
+                    head = _STAMP_RE.sub(rb"\g<1>2000-01-01T00:00:00Z\g<2>", head)
+                elif dimensions and info.filename in dimensions and b"<dimension " not in head:
+                    head = head.replace(b"<sheetViews>", dimensions[info.filename] + b"<sheetViews>", 1)
+                fout.write(head)
+                shutil.copyfileobj(fin, fout, 1 << 20)
     return out.getvalue()
 
 

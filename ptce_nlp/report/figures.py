@@ -31,6 +31,9 @@ from .html import METHOD_LABELS, METHODS, MODEL_LABELS, POLE_TYPE_COLORS, POLE_T
 
 FORMATS = ("png", "svg")
 MAX_PIXELS = 12_000
+#: Most pixels of a PNG: saving one costs about 32 bytes a pixel (14 Mpx: 0.45 GB); every figure of the
+#: bundled corpus is under it.
+MAX_AREA = 14_000_000
 MAX_INCHES = 60.0
 _RC = {"svg.hashsalt": "ptce_nlp", "svg.fonttype": "none", "font.size": 9, "axes.spines.top": False,
        "axes.spines.right": False, "font.family": "DejaVu Sans"}
@@ -46,12 +49,14 @@ def save_figure(fig: Figure, out_dir: Path, name: str, formats: Sequence[str] = 
     """Write ``fig`` as ``out_dir/name.<format>`` for each format (atomically)."""
     paths = []
     width, height = fig.get_size_inches()
-    # 300 dpi for print, lowered for the very large figures of big corpora (at most ~12,000 pixels a side).
-    dpi = max(72, min(300, int(MAX_PIXELS / max(width, height))))
+    # 300 dpi for print, lowered for the very large figures of big corpora (at most ~12,000 pixels a side and
+    # MAX_AREA pixels in all, for bounded memory).
+    dpi = max(36, min(300, int(MAX_PIXELS / max(width, height)), int((MAX_AREA / (width * height)) ** 0.5)))
     for fmt in formats:
         buffer = io.BytesIO()
         meta = {"Date": None} if fmt == "svg" else {"Software": None} if fmt == "png" else {}
-        fig.savefig(buffer, format=fmt, dpi=dpi if fmt == "png" else "figure", metadata=meta)
+        # SVG: vector, but images (the heatmap's) are embedded at the figure's dpi, capped the same way
+        fig.savefig(buffer, format=fmt, dpi=dpi if fmt == "png" or dpi < fig.dpi else "figure", metadata=meta)
         path = out_dir / f"{name}.{fmt}"
         with atomic_write(path, "wb") as fh:
             fh.write(buffer.getvalue())
