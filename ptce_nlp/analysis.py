@@ -516,11 +516,11 @@ def write_coding(documents: Sequence[Document], codebook: Codebook, paths: dict[
             counts, counted = _count_rows(pending, rows, codebook, count_reported=count_reported)
             writers["counts"].writerows(row if row[8] == row[8] and row[10] == row[10] else
                                         row[:8] + (_nan(row[8]), row[9], _nan(row[10])) for row in counts)
-            coded = pd.DataFrame(rows, columns=CODED_COLUMNS)
-            sentences = hybrid_sentences(pending, coded, sentence_coder, cache_dir=cache_dir or default_cache_dir(),
+            # the row tuples: with the lexicon alone, plain columns back and no pandas (issue 13)
+            sentences = hybrid_sentences(pending, rows, sentence_coder, cache_dir=cache_dir or default_cache_dir(),
                                          stats=features)
             writers["sentences"].writerows(_sentence_rows(sentences, columns["sentences"]))
-            totals["matches"] += len(coded)
+            totals["matches"] += len(rows)
             totals["counted"] += counted
             totals["sentences"] += len(sentences[columns["sentences"][0]])
             pending.clear()

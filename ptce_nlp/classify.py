@@ -36,22 +36,15 @@ from pathlib import Path
 from typing import Sequence
 
 import numpy as np
-import pandas as pd
 
 from . import __version__
+from ._lazy import LazyModule
 from .errors import PtceError
 from .evaluation import CATEGORIES
 
-class _LazySparse:
-    """``scipy.sparse``, imported when first used: coding with the lexicon alone never needs it (issue 13)."""
-
-    def __getattr__(self, name: str):
-        import scipy.sparse
-
-        return getattr(scipy.sparse, name)
-
-
-sp = _LazySparse()
+# imported when first used: coding with the lexicon alone needs neither (issue 13)
+pd = LazyModule("pandas")
+sp = LazyModule("scipy.sparse")
 
 FORMAT_VERSION = 2  # 2: sentence-shape features; numpy prediction
 CARD = "model_card.json"
@@ -689,8 +682,8 @@ def _sentence_frame(spans: pd.DataFrame, lex: np.ndarray, proba: np.ndarray | No
     return out
 
 
-def hybrid_sentences(parsed: Sequence, coded: pd.DataFrame, coder: "SentenceCoder | None", *,
-                     cache_dir: str | Path | None = None, stats: dict | None = None) -> pd.DataFrame:
+def hybrid_sentences(parsed: Sequence, coded: "pd.DataFrame | Sequence[tuple]", coder: "SentenceCoder | None", *,
+                     cache_dir: str | Path | None = None, stats: dict | None = None) -> "pd.DataFrame | dict[str, list]":
     """``coded_sentences`` of parsed, coded documents: what :func:`coded_sentences` gives for their
     :func:`sentence_table`, computed faster.
 
@@ -699,7 +692,18 @@ def hybrid_sentences(parsed: Sequence, coded: pd.DataFrame, coder: "SentenceCode
     ``cache_dir`` (:class:`FeatureCache`; none without it), so that a warm re-code computes only the features of
     the codebook's matches and a matrix product. ``stats["damaged"]`` (when given) counts the damaged entries
     found (each computed again).
+
+    ``coded``: the ``coded_segments`` DataFrame, or its rows as tuples in
+    :data:`ptce_nlp.analysis.CODED_COLUMNS` order (what :func:`ptce_nlp.analysis.write_coding` holds). Given
+    tuples and no learned coder, the result is its columns as a dict of lists (:func:`_lexicon_columns`, no
+    pandas imported); otherwise a DataFrame.
     """
+    if coder is None and not hasattr(coded, "columns"):
+        return _lexicon_columns(parsed, coded)
+    if not hasattr(coded, "columns"):                   # row tuples, for the learned coder's path
+        from .analysis import CODED_COLUMNS
+
+        coded = pd.DataFrame(coded, columns=CODED_COLUMNS)
     cache = FeatureCache(cache_dir) if cache_dir is not None and coder is not None else None
     parts = []
     # by batches of documents: the features (300 floats a sentence) never hold the whole corpus
@@ -715,6 +719,42 @@ def hybrid_sentences(parsed: Sequence, coded: pd.DataFrame, coder: "SentenceCode
     if stats is not None and cache is not None:
         stats["damaged"] = stats.get("damaged", 0) + cache.damaged
     return parts[0] if len(parts) == 1 else pd.concat(parts, ignore_index=True)
+
+
+def _lexicon_columns(parsed: Sequence, rows: Sequence[tuple]) -> dict[str, list]:
+    """``coded_sentences`` without a learned coder, from the rows of ``coded_segments`` as tuples in
+    :data:`ptce_nlp.analysis.CODED_COLUMNS` order: its columns as a dict of lists (:func:`sentence_columns`
+    order), the cells of :func:`_sentence_frame` (decision 0/1, probability NaN, source), built without pandas.
+    A category is found in a sentence when one of its matches (whatever its flags) has the sentence's
+    ``(doc_id, segment_id)``."""
+    from .analysis import CODED_COLUMNS
+
+    doc_at, segment_at, category_at = (CODED_COLUMNS.index(c) for c in ("doc_id", "segment_id", "category"))
+    found: dict[tuple, set] = {}
+    for row in rows:
+        found.setdefault((row[doc_at], row[segment_at]), set()).add(row[category_at])
+    columns: dict[str, list] = {c: [] for c in SENTENCE_COLUMNS}
+    decisions: list[list[int]] = [[] for _ in CATEGORIES]
+    nothing: set = set()
+    for p in parsed:
+        doc_id = p.document.doc_id
+        for s in p.segments:
+            if s.kind != "sentence":
+                continue
+            columns["doc_id"].append(doc_id)
+            columns["segment_id"].append(s.segment_id)
+            columns["start_char"].append(s.start_char)
+            columns["end_char"].append(s.end_char)
+            columns["text"].append(s.text)
+            categories = found.get((doc_id, s.segment_id), nothing)
+            for j, c in enumerate(CATEGORIES):
+                decisions[j].append(1 if c in categories else 0)
+    n = len(columns["doc_id"])
+    for j, c in enumerate(CATEGORIES):
+        columns[c] = decisions[j]
+        columns[f"{c}_prob"] = [float("nan")] * n
+        columns[f"{c}_source"] = [SOURCES[d] for d in decisions[j]]
+    return columns
 
 
 def _expand(lists: list[list[int]], which: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -13,9 +13,11 @@ from __future__ import annotations
 from typing import Sequence
 
 import numpy as np
-import pandas as pd
 
+from ._lazy import LazyModule
 from .errors import PtceError
+
+pd = LazyModule("pandas")  # imported when a table is first made (issue 13)
 
 CATEGORIES = ("territorialisation", "gouvernance", "valeurs_ess", "discours_cluster")
 

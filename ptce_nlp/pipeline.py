@@ -27,13 +27,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable, Sequence
 
-import pandas as pd
-
+from ._lazy import LazyModule
 from .codebook import SHIPPED, Codebook
 from .errors import OutputError, PtceError
 from .io import _umask, atomic_write, check_outputs, write_csv
 from .readers import MAX_FILE_MB
 from .types import Document, ReadFailure
+
+pd = LazyModule("pandas")  # imported when a table is first made (issue 13)
 
 #: ``progress(stage, done, total, failure)``: ``total`` is None when unknown; ``failure`` is set when an
 #: input file could not be read (stage ``read``).

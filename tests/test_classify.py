@@ -494,3 +494,25 @@ def test_bag_counts_what_scikit_learn_counts(ngram_range):
     expected = vectorizer.transform(texts)
     assert got.shape == expected.shape and (got != expected).nnz == 0 and got.nnz > 0
     assert all((np.diff(got.indices[a:b]) > 0).all() for a, b in zip(got.indptr, got.indptr[1:]))
+
+
+def test_lexicon_mode_from_row_tuples_gives_plain_columns_with_the_same_cells(labelled, monkeypatch):
+    """hybrid_sentences given the rows of coded_segments as tuples (CODED_COLUMNS order, what write_coding holds)
+    and no learned coder: plain columns (a dict of lists, no pandas) with the cells of the DataFrame path, also
+    split into several batches of documents, and with no match at all."""
+    from ptce_nlp import classify
+    from ptce_nlp.analysis import CODED_COLUMNS, _sentence_rows
+
+    _, result = labelled
+    names = classify.sentence_columns()
+    for batch in (classify.HYBRID_BATCH, 2):
+        monkeypatch.setattr(classify, "HYBRID_BATCH", batch)
+        for coded in (result.coded, result.coded.iloc[:0], result.coded.iloc[::3]):
+            expected = classify.hybrid_sentences(result.parsed, coded, None)
+            rows = list(coded[CODED_COLUMNS].itertuples(index=False, name=None))
+            out = classify.hybrid_sentences(result.parsed, rows, None)
+            assert isinstance(out, dict) and list(out) == names
+            assert all(isinstance(v, list) for v in out.values())
+            got = [tuple(r) for r in _sentence_rows(out, names)]
+            assert got == [tuple(r) for r in _sentence_rows(expected, names)]
+            assert len(got) == len(expected) and got

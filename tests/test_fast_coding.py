@@ -396,3 +396,31 @@ def test_importing_the_coding_modules_leaves_pandas_for_when_a_table_is_made():
             "print('ok')\n")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert out.returncode == 0 and out.stdout.strip() == "ok", out.stderr[-2000:]
+
+
+def test_warm_lexicon_recode_imports_no_pandas(tmp_path):
+    """A warm re-code with the lexicon alone (the coding modules, classify's plain-column lexicon path, the csv
+    writers) never imports pandas (issue 13: its import is 0.15-0.2 s of a ~1 s run); same bytes as the cold run."""
+    import os
+    import subprocess
+    import sys
+
+    from click.testing import CliRunner
+
+    from ptce_nlp.cli import main
+
+    from .conftest import CORPUS
+
+    cache = tmp_path / "c"
+    cold = ["code", str(CORPUS), "--out", str(tmp_path / "cold"), "--cache-dir", str(cache), "--coder", "lexicon", "-q"]
+    assert CliRunner().invoke(main, cold).exit_code == 0
+    warm = [*cold[:3], str(tmp_path / "warm"), *cold[4:]]
+    probe = ("import sys; from ptce_nlp.cli import main\n"
+             "try:\n    main.main(sys.argv[1:], standalone_mode=False)\nfinally:\n"
+             "    print(sorted(m for m in sys.modules if m.split('.')[0] == 'pandas')[:3])\n")
+    proc = subprocess.run([sys.executable, "-c", probe, *warm], capture_output=True, text=True, timeout=300,
+                          env={**os.environ, "PYTHONPATH": str(CORPUS.parent)})
+    assert proc.returncode == 0, proc.stderr[-800:]
+    assert proc.stdout.strip().splitlines()[-1] == "[]"
+    for name in ("coded_segments.csv", "code_counts.csv", "coded_sentences.csv"):
+        assert (tmp_path / "warm" / name).read_bytes() == (tmp_path / "cold" / name).read_bytes()

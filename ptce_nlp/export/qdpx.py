@@ -76,16 +76,18 @@ from datetime import datetime
 from pathlib import Path, PurePosixPath
 from typing import Sequence
 
-import pandas as pd
 from lxml import etree
 
 from .. import __version__
+from .._lazy import LazyModule
 from ..codebook import Code, Codebook, _patterns
 from ..errors import PtceError
 from ..tables import flag
 from ..io import atomic_write
 from ..segment import segment_document
 from ..types import FORMATS, METADATA_FIELDS, Document
+
+pd = LazyModule("pandas")  # imported when a table is first made (issue 13)
 
 PROJECT_NS = "urn:QDA-XML:project:1.0"
 CODEBOOK_NS = "urn:QDA-XML:codebook:1.0"

@@ -30,10 +30,11 @@ import re
 from pathlib import Path
 from typing import Mapping
 
-import pandas as pd
-
+from .._lazy import LazyModule
 from ..errors import OutputError
 from ..io import atomic_write, write_csv
+
+pd = LazyModule("pandas")  # imported when a table is first made (issue 13)
 
 EXCEL_MAX_CELL = 32_767
 _SHEET_BAD = re.compile(r"[\[\]:*?/\\]")
