@@ -1033,6 +1033,30 @@ class _FeatureTransform:
         parts.append(self.code_weight * _binary(n, rows[at], column, len(context)))
         return sp.hstack(parts, format="csr")
 
+    def match_decision(self, matches: "_Matches", weights: np.ndarray) -> np.ndarray:
+        """``match_features(matches) @ weights`` (``weights``: one row per code and context column), by numpy alone:
+        the same products summed in the same order as scipy's sparse product (so a warm re-code need not import
+        scipy)."""
+        _, codes, context, _ = self._lookups()
+        n = matches.n
+        at, column = _expand([[codes[w] for w in words if w in codes] for words in matches.kind_words],
+                             matches.kind)
+        rows, columns = [matches.row[at]], [column]
+        previous, following = matches.neighbours()
+        names = [f"{side}:{c}".split() for side in ("prev", "next") for c in matches.category_names]
+        near, groups = np.nonzero(np.hstack([previous, following]))
+        at, column = _expand([[context[w] for w in words if w in context] for words in names], groups)
+        rows.append(near[at])
+        columns.append(column + len(codes))
+        width = max(len(codes) + len(context), 1)
+        keys = np.unique(np.concatenate(rows).astype(np.int64) * width + np.concatenate(columns).astype(np.int64))
+        row, col = np.divmod(keys, width)
+        terms = self.code_weight * weights[col]
+        out = np.zeros((n, weights.shape[1]), dtype=np.float64)
+        for j in range(weights.shape[1]):
+            out[:, j] = np.bincount(row, weights=terms[:, j], minlength=n)
+        return out
+
     def get_feature_names_out(self, input_features=None):
         names = [f"lemma:{t}" for t in self.lemma_vocabulary_] + [f"code:{t}" for t in self.code_vocabulary_]
         names += [f"context:{t}" for t in self.context_vocabulary_]
@@ -1100,7 +1124,7 @@ class _LinearPredictor:
     def proba_of(self, static: np.ndarray, matches: "_Matches") -> np.ndarray:
         """:meth:`predict_proba` of sentences from their :meth:`static_decision` and the codebook's matches (to
         1e-12: the same terms summed in another order)."""
-        d = static + np.asarray(self.vectorizer_.match_features(matches) @ self.coef_[:, self._columns()[1]].T)
+        d = static + self.vectorizer_.match_decision(matches, self.coef_[:, self._columns()[1]].T)
         d = d + self.intercept_
         a, b = self.calibration_[:, 0], self.calibration_[:, 1]
         return 1.0 / (1.0 + np.exp(a * d + b))

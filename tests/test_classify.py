@@ -337,6 +337,25 @@ def test_cached_arrays_predict_what_the_sentence_table_predicts(labelled, fitted
     pd.testing.assert_frame_equal(out, _reference(result.parsed, result.coded, coder))
 
 
+def test_match_decision_is_the_sparse_product_without_scipy(labelled, shipped_coder, monkeypatch):
+    """The codebook matches' part of the decision values, by numpy alone, equals scipy's sparse product of
+    :meth:`match_features` exactly (same products, same order), for the shipped coder on the bundled corpus."""
+    from ptce_nlp import classify
+
+    _, result = labelled
+    seen = []
+    proba_of = classify._LinearPredictor.proba_of
+    monkeypatch.setattr(classify._LinearPredictor, "proba_of",
+                        lambda self, static, matches: seen.append(matches) or proba_of(self, static, matches))
+    classify._hybrid_batch(result.parsed, result.coded, shipped_coder, None)
+    matches, vectorizer = seen[0], shipped_coder.vectorizer_
+    weights = shipped_coder.coef_[:, shipped_coder._columns()[1]].T
+    expected = np.asarray(vectorizer.match_features(matches) @ weights)
+    got = vectorizer.match_decision(matches, weights)
+    assert matches.n > 1000 and np.abs(expected).sum() > 0
+    assert np.array_equal(got, expected)
+
+
 def test_lexicon_mode_reads_spans_and_matches_only(labelled, monkeypatch):
     """--coder lexicon: coded_sentences from the sentence spans and the matches, no learned feature computed."""
     from ptce_nlp import classify
