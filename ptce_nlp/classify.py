@@ -512,8 +512,9 @@ class FeatureCache:
                                      "scores": np.ascontiguousarray(scores, dtype=np.float64).ravel()}))
 
 
-def _sentence_spans(parsed: Sequence) -> tuple[list, list, pd.DataFrame]:
-    """The sentence segments of each document (documents without one left out) and the frame of their spans."""
+def _sentence_spans(parsed: Sequence, *, frame: bool = True) -> tuple[list, list, "pd.DataFrame | dict[str, list]"]:
+    """The sentence segments of each document (documents without one left out) and the frame of their spans
+    (with ``frame=False``, its columns as a dict of lists: no pandas)."""
     kept, sentences_of = [], []
     for p in parsed:
         sentences = [s for s in p.segments if s.kind == "sentence"]
@@ -526,6 +527,9 @@ def _sentence_spans(parsed: Sequence) -> tuple[list, list, pd.DataFrame]:
     columns = {"doc_id": doc_ids[np.repeat(np.arange(len(kept)), [len(x) for x in sentences_of])] if kept else [],
                "segment_id": [s.segment_id for s in every], "start_char": [s.start_char for s in every],
                "end_char": [s.end_char for s in every], "text": [s.text for s in every]}
+    if not frame:
+        columns["doc_id"] = list(columns["doc_id"])
+        return kept, sentences_of, columns
     if not every:
         return kept, sentences_of, pd.DataFrame(columns=SENTENCE_COLUMNS)
     return kept, sentences_of, pd.DataFrame(columns)
@@ -585,6 +589,49 @@ class _Matches:
                 words += [f"k:{category}:{f[:3]}" for f, on in zip(present, marks) if on] or [f"k:{category}:plain"]
                 self.kind_words.append(" ".join(words).split())
 
+    @classmethod
+    def from_rows(cls, keys: Sequence[tuple], rows: Sequence[tuple], document_of: np.ndarray, *,
+                  kinds: bool = True) -> "_Matches":
+        """The same matches from the rows of ``coded_segments`` as tuples in
+        :data:`ptce_nlp.analysis.CODED_COLUMNS` order and the ``(doc_id, segment_id)`` of each sentence, without
+        pandas: the same rows, categories and kinds (numbered in another order, which no feature depends on)."""
+        from .analysis import CODED_COLUMNS
+
+        self = cls.__new__(cls)
+        n = len(keys)
+        self.n, self.document_of = n, document_of
+        self.row = self.kind = np.zeros(0, dtype=np.int64)
+        self.kind_words, self.category_names = [], []
+        self.categories = np.zeros((n, 0), dtype=bool)
+        d, g, c, k = (CODED_COLUMNS.index(x) for x in ("doc_id", "segment_id", "code_id", "category"))
+        flags = [(f, CODED_COLUMNS.index(f)) for f in ("negated", "contrast", "reported")] if kinds else []
+        at = {key: i for i, key in enumerate(keys)}
+        joined = [(at[(r[d], r[g])], r) for r in rows if (r[d], r[g]) in at]
+        if not joined or not n:
+            return self
+        joined.sort(key=lambda t: t[0])                 # stable: by sentence, then by match
+        self.row = np.asarray([i for i, _ in joined], dtype=np.int64)
+        names = list(dict.fromkeys(r[k] for _, r in joined))
+        index = {name: j for j, name in enumerate(names)}
+        self.category_names = [str(x) for x in names]
+        self.categories = np.zeros((n, len(names)), dtype=bool)
+        self.categories[self.row, [index[r[k]] for _, r in joined]] = True
+        if not kinds:
+            return self
+        numbered: dict[tuple, int] = {}
+        kind = []
+        for _, r in joined:
+            marks = tuple(bool(r[i]) for _, i in flags)
+            key = (r[c], r[k], marks)
+            if key not in numbered:
+                numbered[key] = len(numbered)
+                words = [f"c:{r[c]}", f"k:{r[k]}"]
+                words += [f"k:{r[k]}:{f[:3]}" for (f, _), on in zip(flags, marks) if on] or [f"k:{r[k]}:plain"]
+                self.kind_words.append(" ".join(words).split())
+            kind.append(numbered[key])
+        self.kind = np.asarray(kind, dtype=np.int64)
+        return self
+
     def lexicon(self) -> np.ndarray:
         """``(n, 4)``: a match of each of :data:`CATEGORIES` starts in the sentence (whatever its flags)."""
         out = np.zeros((self.n, len(CATEGORIES)), dtype=bool)
@@ -632,11 +679,16 @@ def _hybrid_batch(parsed: Sequence, coded: pd.DataFrame, coder: "SentenceCoder |
     not depend on the codebook), read from ``cache`` when it holds it for this coder, else computed from the
     document's :class:`SentenceFeatures` (themselves read from ``cache``, or computed), plus the codebook's
     matches' part. Equal to ``coder.predict_proba`` of the :func:`sentence_table` (to 1e-12, tested)."""
-    kept, sentences_of, spans = _sentence_spans(parsed)
+    tuples = not hasattr(coded, "columns")              # rows of coded_segments as tuples: no pandas
+    kept, sentences_of, spans = _sentence_spans(parsed, frame=not tuples)
     document_of = np.repeat(np.arange(len(kept)), [len(s) for s in sentences_of]).astype(np.int64)
-    matches = _Matches(spans, coded, document_of, kinds=coder is not None)
+    if tuples:
+        matches = _Matches.from_rows(list(zip(spans["doc_id"], spans["segment_id"])), coded, document_of,
+                                     kinds=coder is not None)
+    else:
+        matches = _Matches(spans, coded, document_of, kinds=coder is not None)
     lex = matches.lexicon()
-    if coder is None or not len(spans):
+    if coder is None or not len(spans["doc_id"]):
         return spans, lex, None
     with_vectors = bool(coder.vector_weight) or cache is not None
     model = coder.fingerprint() if cache is not None else ""
@@ -682,6 +734,23 @@ def _sentence_frame(spans: pd.DataFrame, lex: np.ndarray, proba: np.ndarray | No
     return out
 
 
+def _sentence_columns(spans: dict, lex: np.ndarray, proba: np.ndarray | None, thresholds) -> dict[str, list]:
+    """:func:`_sentence_frame` as a dict of lists (no pandas): the same cells."""
+    out = {c: list(spans[c]) for c in SENTENCE_COLUMNS}
+    n = len(out["doc_id"])
+    for j, c in enumerate(CATEGORIES):
+        if proba is None:
+            learned = np.zeros(n, dtype=bool)
+            out[c] = lex[:, j].astype(int).tolist()
+            out[f"{c}_prob"] = [float("nan")] * n
+        else:
+            learned = proba[:, j] >= thresholds[j]
+            out[c] = learned.astype(int).tolist()
+            out[f"{c}_prob"] = np.round(proba[:, j], 4).tolist()
+        out[f"{c}_source"] = np.asarray(SOURCES, dtype=object)[lex[:, j].astype(int) + 2 * learned.astype(int)].tolist()
+    return out
+
+
 def hybrid_sentences(parsed: Sequence, coded: "pd.DataFrame | Sequence[tuple]", coder: "SentenceCoder | None", *,
                      cache_dir: str | Path | None = None, stats: dict | None = None) -> "pd.DataFrame | dict[str, list]":
     """``coded_sentences`` of parsed, coded documents: what :func:`coded_sentences` gives for their
@@ -700,11 +769,9 @@ def hybrid_sentences(parsed: Sequence, coded: "pd.DataFrame | Sequence[tuple]", 
     """
     if coder is None and not hasattr(coded, "columns"):
         return _lexicon_columns(parsed, coded)
-    if not hasattr(coded, "columns"):                   # row tuples, for the learned coder's path
-        from .analysis import CODED_COLUMNS
-
-        coded = pd.DataFrame(coded, columns=CODED_COLUMNS)
     cache = FeatureCache(cache_dir) if cache_dir is not None and coder is not None else None
+    if not hasattr(coded, "columns"):                   # row tuples, for the learned coder's path: no pandas
+        return _hybrid_columns(parsed, coded, coder, cache, stats)
     parts = []
     # by batches of documents: the features (300 floats a sentence) never hold the whole corpus
     rows_of = coded.groupby("doc_id").indices if len(coded) and len(parsed) > HYBRID_BATCH else None
@@ -719,6 +786,28 @@ def hybrid_sentences(parsed: Sequence, coded: "pd.DataFrame | Sequence[tuple]", 
     if stats is not None and cache is not None:
         stats["damaged"] = stats.get("damaged", 0) + cache.damaged
     return parts[0] if len(parts) == 1 else pd.concat(parts, ignore_index=True)
+
+
+def _hybrid_columns(parsed: Sequence, rows: Sequence[tuple], coder: "SentenceCoder", cache: "FeatureCache | None",
+                    stats: dict | None) -> dict[str, list]:
+    """:func:`hybrid_sentences` of rows of ``coded_segments`` as tuples, with a learned coder, by batches of
+    documents: its columns as a dict of lists (the same cells as the DataFrame path), no pandas."""
+    from .analysis import CODED_COLUMNS
+
+    doc_at = CODED_COLUMNS.index("doc_id")
+    rows_of: dict[str, list] = {}
+    for row in rows:
+        rows_of.setdefault(row[doc_at], []).append(row)
+    out: dict[str, list] = {c: [] for c in sentence_columns()}
+    for k in range(0, max(len(parsed), 1), HYBRID_BATCH):
+        batch = parsed[k:k + HYBRID_BATCH]
+        sub = [row for p in batch for row in rows_of.get(p.document.doc_id, ())]
+        spans, lex, proba = _hybrid_batch(batch, sub, coder, cache)
+        for name, values in _sentence_columns(spans, lex, proba, coder.thresholds_).items():
+            out[name].extend(values)
+    if stats is not None and cache is not None:
+        stats["damaged"] = stats.get("damaged", 0) + cache.damaged
+    return out
 
 
 def _lexicon_columns(parsed: Sequence, rows: Sequence[tuple]) -> dict[str, list]:

@@ -356,6 +356,26 @@ def test_match_decision_is_the_sparse_product_without_scipy(labelled, shipped_co
     assert np.array_equal(got, expected)
 
 
+@pytest.mark.parametrize("batch", [None, 3])
+def test_learned_coder_from_row_tuples_gives_plain_columns_with_the_same_cells(labelled, shipped_coder, tmp_path,
+                                                                               monkeypatch, batch):
+    """With a learned coder, the row tuples write_coding holds give the DataFrame path's cells as plain columns
+    (no pandas on a warm re-code), cold and warm, in one batch and in batches of 3 documents."""
+    from ptce_nlp import classify
+    from ptce_nlp.analysis import CODED_COLUMNS
+
+    _, result = labelled
+    if batch:
+        monkeypatch.setattr(classify, "HYBRID_BATCH", batch)
+    expected = classify.hybrid_sentences(result.parsed, result.coded, shipped_coder)
+    rows = list(result.coded[CODED_COLUMNS].itertuples(index=False, name=None))
+    assert any(r[CODED_COLUMNS.index("negated")] for r in rows)
+    for run in ("cold", "warm"):
+        got = classify.hybrid_sentences(result.parsed, rows, shipped_coder, cache_dir=tmp_path)
+        assert isinstance(got, dict) and list(got) == classify.sentence_columns()
+        pd.testing.assert_frame_equal(pd.DataFrame(got), expected, check_dtype=False, obj=run)
+
+
 def test_lexicon_mode_reads_spans_and_matches_only(labelled, monkeypatch):
     """--coder lexicon: coded_sentences from the sentence spans and the matches, no learned feature computed."""
     from ptce_nlp import classify
