@@ -137,6 +137,11 @@ def _terminate_cleanly():
             signal.signal(signal.SIGTERM, signal.SIG_DFL)
             os.kill(os.getpid(), signal.SIGTERM)
             return
+        if _in_gc_callback(frame):  # an exception raised there is ignored (Dask's GC diagnosis): send it again
+            import threading
+
+            threading.Timer(0.05, os.kill, (owner, signal.SIGTERM)).start()
+            return
         raise Terminated()
 
     try:
@@ -144,6 +149,20 @@ def _terminate_cleanly():
     except ValueError:  # signal handlers can only be set in the main thread
         return None
     return signal.SIG_DFL if previous is None else previous
+
+
+def _in_gc_callback(frame) -> bool:
+    """Whether ``frame`` runs inside a garbage-collector callback (``gc.callbacks``), where Python ignores an
+    exception (it only prints it): a signal handled there must not raise."""
+    import gc
+
+    codes = {getattr(getattr(cb, "__func__", cb), "__code__", None) for cb in list(gc.callbacks)}
+    codes.discard(None)
+    while codes and frame is not None:
+        if frame.f_code in codes:
+            return True
+        frame = frame.f_back
+    return False
 
 
 def _check_outputs(outputs, *, paths=(), allow_outside: bool = False, codebook: str | None = None, model=None,

@@ -430,3 +430,34 @@ def test_all_or_nothing_replaces_every_file_or_none(tmp_path):
         write_csv(frame, b)
     assert a.read_text("utf-8") == b.read_text("utf-8") == "x\n1\n"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a.csv", "b.csv"]
+
+
+def test_sigterm_handled_inside_a_gc_callback_is_not_lost():
+    """Python ignores an exception raised in a garbage-collector callback (Dask's client registers one): a SIGTERM
+    that lands there is sent again, so the command still stops with Terminated (exit 143), not at its end."""
+    import gc
+
+    from ptce_nlp.cli import _terminate_cleanly
+    from ptce_nlp.errors import Terminated
+
+    previous = _terminate_cleanly()
+    sent = []
+
+    def callback(phase, info):
+        if phase == "start" and not sent:
+            sent.append(True)
+            os.kill(os.getpid(), signal.SIGTERM)
+            for _ in range(10_000):  # the handler runs here, inside the callback
+                pass
+
+    gc.callbacks.append(callback)
+    try:
+        with pytest.raises(Terminated):
+            gc.collect()
+            deadline = time.monotonic() + 5
+            while time.monotonic() < deadline:
+                time.sleep(0.01)
+    finally:
+        gc.callbacks.remove(callback)
+        signal.signal(signal.SIGTERM, previous)
+    assert sent
