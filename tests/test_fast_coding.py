@@ -288,35 +288,6 @@ def test_import_leaves_exports_and_agreement_for_when_they_are_asked_for():
     assert proc.returncode == 0, proc.stderr[-800:]
 
 
-def test_warm_lexicon_recode_imports_neither_scipy_nor_agreement(tmp_path):
-    """scipy (the learned coder's sparse matrices, imported by ptce_nlp.classify when first used) and the
-    agreement module stay out of a warm re-code with the lexicon alone (the exports' .qdpx module comes in
-    for the bundled corpus's text with \\r\\n line ends); the tables are those of the cold run."""
-    import os
-    import subprocess
-    import sys
-
-    from click.testing import CliRunner
-
-    from ptce_nlp.cli import main
-
-    from .conftest import CORPUS
-
-    cache = tmp_path / "c"
-    cold = ["code", str(CORPUS), "--out", str(tmp_path / "cold"), "--cache-dir", str(cache), "--coder", "lexicon", "-q"]
-    assert CliRunner().invoke(main, cold).exit_code == 0
-    warm = [*cold[:3], str(tmp_path / "warm"), *cold[4:]]
-    probe = ("import sys; from ptce_nlp.cli import main\n"
-             "try:\n    main.main(sys.argv[1:], standalone_mode=False)\nfinally:\n"
-             "    print(sorted(m for m in ('scipy', 'ptce_nlp.agreement', 'spacy') if m in sys.modules))\n")
-    proc = subprocess.run([sys.executable, "-c", probe, *warm], capture_output=True, text=True, timeout=300,
-                          env={**os.environ, "PYTHONPATH": str(CORPUS.parent)})
-    assert proc.returncode == 0, proc.stderr[-800:]
-    assert proc.stdout.strip().splitlines()[-1] == "[]"
-    for name in ("coded_segments.csv", "code_counts.csv", "coded_sentences.csv"):
-        assert (tmp_path / "warm" / name).read_bytes() == (tmp_path / "cold" / name).read_bytes()
-
-
 def test_write_coding_leaves_the_garbage_collector_as_it_found_it(tmp_path, monkeypatch):
     """write_coding freezes what is alive when it starts (gc.freeze) and unfreezes it at the end, after an
     error too; a caller's own freeze is left alone."""
@@ -398,9 +369,12 @@ def test_importing_the_coding_modules_leaves_pandas_for_when_a_table_is_made():
     assert out.returncode == 0 and out.stdout.strip() == "ok", out.stderr[-2000:]
 
 
-def test_warm_lexicon_recode_imports_no_pandas(tmp_path):
-    """A warm re-code with the lexicon alone (the coding modules, classify's plain-column lexicon path, the csv
-    writers) never imports pandas (issue 13: its import is 0.15-0.2 s of a ~1 s run); same bytes as the cold run."""
+@pytest.mark.parametrize("coder", ["lexicon", "hybrid"])
+def test_warm_recode_imports_no_table_or_matrix_library(tmp_path, coder):
+    """A warm re-code, lexicon alone or with the learned coder, imports neither pandas nor scipy (the learned
+    coder's matches' part is summed with numpy, its rows read without pandas), nor spaCy, scikit-learn or the
+    agreement module (the exports' .qdpx module comes in for the bundled corpus's text with \\r\\n line ends);
+    the tables are those of the cold run, byte for byte."""
     import os
     import subprocess
     import sys
@@ -412,12 +386,13 @@ def test_warm_lexicon_recode_imports_no_pandas(tmp_path):
     from .conftest import CORPUS
 
     cache = tmp_path / "c"
-    cold = ["code", str(CORPUS), "--out", str(tmp_path / "cold"), "--cache-dir", str(cache), "--coder", "lexicon", "-q"]
+    cold = ["code", str(CORPUS), "--out", str(tmp_path / "cold"), "--cache-dir", str(cache), "--coder", coder, "-q"]
     assert CliRunner().invoke(main, cold).exit_code == 0
     warm = [*cold[:3], str(tmp_path / "warm"), *cold[4:]]
     probe = ("import sys; from ptce_nlp.cli import main\n"
              "try:\n    main.main(sys.argv[1:], standalone_mode=False)\nfinally:\n"
-             "    print(sorted(m for m in sys.modules if m.split('.')[0] == 'pandas')[:3])\n")
+             "    print(sorted({m.split('.')[0] for m in sys.modules} & {'pandas', 'scipy', 'spacy', 'sklearn'})"
+             " + sorted({'ptce_nlp.agreement'} & set(sys.modules)))\n")
     proc = subprocess.run([sys.executable, "-c", probe, *warm], capture_output=True, text=True, timeout=300,
                           env={**os.environ, "PYTHONPATH": str(CORPUS.parent)})
     assert proc.returncode == 0, proc.stderr[-800:]
