@@ -298,7 +298,7 @@ def _dask_option(f):
             ctx.meta[_DASK] = value
 
     return click.option("--dask", metavar="ADDRESS|local:N", default=None, expose_value=False, callback=check,
-                        help="Parse on a Dask cluster: a scheduler address (tcp://HOST:PORT) or local:N (N "
+                        help="Clean, parse and code on a Dask cluster: a scheduler address (tcp://HOST:PORT) or local:N (N "
                              "worker processes on this machine); --jobs is then unused. See the README, "
                              "\"Running on a Dask cluster\".")(f)
 
@@ -393,7 +393,7 @@ def _code_corpus(documents, book, *, cache_dir, no_cache, jobs, accent_insensiti
 @main.command(epilog=EXIT_CODES_HELP)
 @click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
 @click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False, path_type=Path),
-              help="Folder that receives coded_segments.csv and code_counts.csv.")
+              help="Folder that receives coded_segments.csv, code_counts.csv and coded_sentences.csv.")
 @click.option("--from-table", "table", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Code the cells of a CSV, JSONL or XLSX table instead of files.")
 @click.option("--id-col", default=None, help="With --from-table: the column of document ids.")
