@@ -1107,27 +1107,10 @@ class _FeatureTransform:
             dense = self.vector_weight * np.divide(V, norms, out=np.zeros_like(V), where=norms > 0)
         return sp.hstack(parts, format="csr"), dense
 
-    def match_features(self, matches: "_Matches") -> sp.csr_matrix:
-        """The features of sentences that the codebook's matches give (codes, then context): those columns of
-        :meth:`transform` of their :func:`sentence_table` rows."""
+    def _match_keys(self, matches: "_Matches") -> tuple[np.ndarray, int]:
+        """The sorted unique ``sentence * width + column`` keys of the features the codebook's matches give
+        (codes, then context columns), and that width."""
         _, codes, context, _ = self._lookups()
-        n = matches.n
-        at, column = _expand([[codes[w] for w in words if w in codes] for words in matches.kind_words],
-                             matches.kind)
-        parts = [self.code_weight * _binary(n, matches.row[at], column, len(codes))]
-        previous, following = matches.neighbours()
-        names = [f"{side}:{c}".split() for side in ("prev", "next") for c in matches.category_names]
-        rows, groups = np.nonzero(np.hstack([previous, following]))
-        at, column = _expand([[context[w] for w in words if w in context] for words in names], groups)
-        parts.append(self.code_weight * _binary(n, rows[at], column, len(context)))
-        return sp.hstack(parts, format="csr")
-
-    def match_decision(self, matches: "_Matches", weights: np.ndarray) -> np.ndarray:
-        """``match_features(matches) @ weights`` (``weights``: one row per code and context column), by numpy alone:
-        the same products summed in the same order as scipy's sparse product (so a warm re-code need not import
-        scipy)."""
-        _, codes, context, _ = self._lookups()
-        n = matches.n
         at, column = _expand([[codes[w] for w in words if w in codes] for words in matches.kind_words],
                              matches.kind)
         rows, columns = [matches.row[at]], [column]
@@ -1137,13 +1120,27 @@ class _FeatureTransform:
         at, column = _expand([[context[w] for w in words if w in context] for words in names], groups)
         rows.append(near[at])
         columns.append(column + len(codes))
-        width = max(len(codes) + len(context), 1)
-        keys = np.unique(np.concatenate(rows).astype(np.int64) * width + np.concatenate(columns).astype(np.int64))
-        row, col = np.divmod(keys, width)
+        width = len(codes) + len(context)
+        keys = np.unique(np.concatenate(rows).astype(np.int64) * max(width, 1)
+                         + np.concatenate(columns).astype(np.int64))
+        return keys, width
+
+    def match_features(self, matches: "_Matches") -> sp.csr_matrix:
+        """The features of sentences that the codebook's matches give (codes, then context): those columns of
+        :meth:`transform` of their :func:`sentence_table` rows."""
+        keys, width = self._match_keys(matches)
+        return _csr(matches.n, width, keys, np.full(len(keys), self.code_weight, dtype=np.float64))
+
+    def match_decision(self, matches: "_Matches", weights: np.ndarray) -> np.ndarray:
+        """``match_features(matches) @ weights`` (``weights``: one row per code and context column), by numpy alone:
+        the same products summed in the same order as scipy's sparse product (so a warm re-code need not import
+        scipy)."""
+        keys, width = self._match_keys(matches)
+        row, col = np.divmod(keys, max(width, 1))
         terms = self.code_weight * weights[col]
-        out = np.zeros((n, weights.shape[1]), dtype=np.float64)
+        out = np.zeros((matches.n, weights.shape[1]), dtype=np.float64)
         for j in range(weights.shape[1]):
-            out[:, j] = np.bincount(row, weights=terms[:, j], minlength=n)
+            out[:, j] = np.bincount(row, weights=terms[:, j], minlength=matches.n)
         return out
 
     def get_feature_names_out(self, input_features=None):
