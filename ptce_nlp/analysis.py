@@ -508,6 +508,13 @@ def write_coding(documents: Sequence[Document], codebook: Codebook, paths: dict[
         pending: list[ParsedDocument] = []
         rows: list[tuple] = []
         next_i = 0
+        # documents whose coding cache entry serves this codebook are read back, the others parsed and coded
+        from .recode import CodedCache
+
+        coded_cache = CodedCache(cache_dir or default_cache_dir(), coder)
+        served = [coded_cache.serves(d) for d in documents]
+        todo = [i for i, s in enumerate(served) if not s]
+        read_back = len(documents) - len(todo)
 
         def flush() -> None:
             # the rows of coded_segments and code_counts written by the csv module, as DataFrame.to_csv would
@@ -526,25 +533,63 @@ def write_coding(documents: Sequence[Document], codebook: Codebook, paths: dict[
             pending.clear()
             rows.clear()
 
-        for i, p in iter_parsed(documents, cache_dir=cache_dir, jobs=jobs, progress=progress, stats=stats,
-                                coder=coder):
-            parsed[i] = p
-            while next_i < len(documents) and parsed[next_i] is not None:
-                q = parsed[next_i]
+        from .nlp import TokenCache, pipeline_settings
+
+        directory = cache_dir or default_cache_dir()
+        source = _Source(CleanCache(directory), TokenCache(directory, pipeline_settings()))
+        done = 0
+        extra = {"parsed": 0, "cached": 0, "damaged": 0}  # of documents coded again after all (see advance)
+
+        def advance() -> None:
+            nonlocal next_i, done, read_back
+            while next_i < len(documents) and (served[next_i] or parsed[next_i] is not None):
+                if served[next_i]:
+                    hit = coded_cache.load(documents[next_i], source)
+                    if hit is None:  # removed or damaged since it was looked at: coded from its parse
+                        again: dict = {}
+                        for _, q in iter_parsed([documents[next_i]], cache_dir=cache_dir, stats=again, coder=coder):
+                            q = ParsedDocument(q.document, q.clean, q.segments, q.tokens, n_tokens=q.n_tokens)
+                            hit = coded_rows(coder, q), q
+                            coded_cache.save(q, hit[0])
+                        for key in ("parsed", "cached", "damaged"):
+                            extra[key] += again.get(key, 0)
+                        read_back -= 1
+                    doc_rows, q = hit
+                    done += 1
+                    if progress is not None:
+                        progress(done)
+                else:
+                    q = parsed[next_i]
+                    remote = q.__dict__.get("_coded")  # coded by a Dask worker (iter_parsed)
+                    # the batch's documents hold their data until the batch is written (read and segmented once)
+                    q = ParsedDocument(q.document, q.clean, q.segments, q.tokens, n_tokens=q.n_tokens)
+                    if remote is not None:
+                        q._coded = remote
+                    doc_rows = coded_rows(coder, q)
+                    coded_cache.save(q, doc_rows)
                 parsed[next_i] = True  # done: nothing kept
-                remote = q.__dict__.get("_coded")  # coded by a Dask worker (iter_parsed)
-                # the batch's documents hold their data until the batch is written (read and segmented once)
-                q = ParsedDocument(q.document, q.clean, q.segments, q.tokens, n_tokens=q.n_tokens)
-                if remote is not None:
-                    q._coded = remote
-                rows.extend(coded_rows(coder, q))
+                rows.extend(doc_rows)
                 pending.append(q)
                 next_i += 1
                 if len(pending) >= batch:
                     flush()
+
+        def counted(k: int) -> None:
+            if progress is not None:
+                progress(done + k)
+
+        advance()
+        for j, p in iter_parsed([documents[i] for i in todo], cache_dir=cache_dir, jobs=jobs, progress=counted,
+                                stats=stats, coder=coder):
+            parsed[todo[j]] = p
+            advance()
+        advance()
         if pending:
             flush()
-    return {**stats, **totals, "damaged": stats.get("damaged", 0) + features["damaged"]}
+        for key, value in extra.items():
+            stats[key] = stats.get(key, 0) + value
+        stats["cached"] += read_back
+    return {**stats, **totals, "damaged": stats.get("damaged", 0) + features["damaged"] + coded_cache.damaged}
 
 
 def _nan(value: float) -> float | str:
@@ -581,7 +626,7 @@ def _count_rows(parsed: Sequence[ParsedDocument], rows: Sequence[tuple], codeboo
     sentences: dict[tuple[str, str], set] = {}
     counted = 0
     for row in rows:
-        scored = not any(row[i] for i in flags_at)
+        scored = not (row[flags_at[0]] or row[flags_at[1]] or (len(flags_at) > 2 and row[flags_at[2]]))
         counted += scored
         code, category = (row[doc_at], row[code_at]), (row[doc_at], row[category_at])
         for key in (code, category) if code != category else (code,):  # a category that is its own leaf: once

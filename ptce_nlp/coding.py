@@ -190,6 +190,24 @@ class Coder:
         source = np.where(table.empty[at][arrays.lemma], arrays.text, arrays.lemma)
         return table.norm_id[at][source], table.lower_id[at][arrays.lower], _Columns(arrays, source, at, table)
 
+    def document_words(self, parsed) -> tuple[list[str], list[str]]:
+        """The words of a document that patterns are looked up with, each once: the matching keys of its tokens
+        (lemma keys, without accents when matching ignores them) and their lower cases (what surface patterns
+        match). A pattern whose first word is in neither cannot match in the document (:mod:`ptce_nlp.recode`)."""
+        arrays = _as_arrays(parsed)
+        if not len(arrays):
+            return [], []
+        self._word_ids(arrays)  # the string table, with every string of the document
+        table = self._string_table
+        at = table.ids(arrays.strings)
+        source = np.where(table.empty[at][arrays.lemma], arrays.text, arrays.lemma)
+        keys = table.keys[at[np.unique(source)]].tolist()
+        if self.accent_insensitive:
+            keys = sorted({strip_accents(k) for k in keys})
+        strings = np.empty(len(arrays.strings), dtype=object)
+        strings[:] = arrays.strings
+        return keys, strings[np.unique(arrays.lower)].tolist()
+
     def match(self, parsed) -> list[Match]:
         """Code one parsed document (:class:`~ptce_nlp.tokens.TokenArrays` or spaCy ``Doc``).
 
