@@ -30,7 +30,7 @@ from typing import Callable, Sequence
 
 import numpy as np
 
-from .cache import CleanCache, default_cache_dir
+from .cache import CleanCache, background_writes, default_cache_dir
 from .clean import CleanText, clean_text
 from .codebook import Codebook
 from .coding import Coder, token_key
@@ -428,10 +428,11 @@ def code_documents(documents: Sequence[Document], codebook: Codebook, *, cache_d
     stats: dict = {}
     parsed: list = [None] * len(documents)
     rows_of: list = [()] * len(documents)
-    for i, p in iter_parsed(documents, cache_dir=cache_dir, use_cache=use_cache, jobs=jobs, progress=progress,
-                            stats=stats, coder=coder):
-        parsed[i] = p
-        rows_of[i] = coded_rows(coder, p)
+    with background_writes():  # cache entries written on another thread (all of them when the block ends)
+        for i, p in iter_parsed(documents, cache_dir=cache_dir, use_cache=use_cache, jobs=jobs, progress=progress,
+                                stats=stats, coder=coder):
+            parsed[i] = p
+            rows_of[i] = coded_rows(coder, p)
     coded = pd.DataFrame([row for rows in rows_of for row in rows], columns=CODED_COLUMNS)
     del rows_of
     counts = document_counts(parsed, coded, codebook, count_reported=count_reported)
@@ -500,6 +501,8 @@ def write_coding(documents: Sequence[Document], codebook: Codebook, paths: dict[
     columns = {"coded": CODED_COLUMNS, "counts": COUNT_COLUMNS, "sentences": sentence_columns()}
     with contextlib.ExitStack() as stack:
         files = {k: stack.enter_context(atomic_write(paths[k])) for k in ("coded", "counts", "sentences")}
+        # cache entries written on another thread, all of them before the tables are (closed first)
+        stack.enter_context(background_writes())
 
         writers = {k: csv.writer(files[k], lineterminator="\n") for k in ("coded", "counts", "sentences")}
 

@@ -125,3 +125,58 @@ def test_cache_commands_read_through_the_cache_dir_they_are_given(tmp_path, monk
     result = CliRunner().invoke(main, [*command, str(folder), *out, "--cache-dir", str(other), "--no-cache", "--quiet"])
     assert result.exit_code == 0, result.output
     assert ExtractCache(other).get(path.read_bytes(), "docx") is None
+
+
+def test_background_writes_serve_waiting_entries_and_write_them_all(tmp_path, monkeypatch):
+    import threading
+
+    import ptce_nlp.cache as cache_module
+    from ptce_nlp.cache import KeyedStore, background_writes
+
+    store = KeyedStore(tmp_path, "x", {}, suffix=".arr")
+    gate = threading.Event()
+    real = cache_module._write_entry
+
+    def slow(path, data):  # the writer waits until the test has read the entries back
+        gate.wait(10)
+        real(path, data)
+
+    monkeypatch.setattr(cache_module, "_write_entry", slow)
+    with background_writes(limit=1 << 30):
+        for i in range(50):
+            store.put(str(i).encode(), f"entry {i}".encode())
+        store.put(b"7", b"entry 7, again")               # the newer entry of a key wins
+        assert not list((tmp_path / "x").rglob("*.arr"))  # nothing written yet ...
+        assert store.get(b"3") == b"entry 3" and store.get(b"7") == b"entry 7, again"  # ... and all served
+        gate.set()
+    assert len(list((tmp_path / "x").rglob("*.arr"))) == 50
+    assert store.get(b"7") == b"entry 7, again" and store.damaged == 0
+    assert not [p for p in tmp_path.rglob("*") if p.name.endswith(".tmp")]
+
+
+def test_background_writes_raise_a_full_disk_at_the_end_and_drop_on_failure(tmp_path, monkeypatch):
+    import errno
+
+    import ptce_nlp.cache as cache_module
+    from ptce_nlp.cache import KeyedStore, background_writes
+    from ptce_nlp.errors import OutputError
+    from ptce_nlp.io import _cannot_write
+
+    store = KeyedStore(tmp_path, "x", {}, suffix=".arr")
+
+    def full(path, data):
+        raise _cannot_write(path, OSError(errno.ENOSPC, "No space left on device"))
+
+    monkeypatch.setattr(cache_module, "_write_entry", full)
+    with pytest.raises(OutputError, match="No space left on device"):
+        with background_writes():
+            store.put(b"a", b"payload")
+    monkeypatch.undo()
+    with pytest.raises(KeyboardInterrupt):  # a failing block: what waits is dropped, nothing half-written
+        with background_writes():
+            for i in range(20):
+                store.put(str(i).encode(), b"x" * 1000)
+            raise KeyboardInterrupt
+    written = list((tmp_path / "x").rglob("*"))
+    assert all(KeyedStore.MAGIC == p.read_bytes()[:5] for p in written if p.is_file())
+    assert not [p for p in written if p.name.endswith(".tmp")]
