@@ -258,7 +258,8 @@ def iter_parsed(documents: Sequence[Document], *, cache_dir: str | Path | None =
             clean = _cleaned(clean_cache, document)
             tokens = token_cache.load(clean.text) if use_cache else None
         if tokens is None:
-            missing.append((i, clean.text if use_cache else clean))
+            # with a cache, the cleaned text is read back when parsed: the list holds no text (issue 13)
+            missing.append((i, None if use_cache else clean))
             continue
         stats["cached"] += 1
         done += 1
@@ -276,7 +277,18 @@ def iter_parsed(documents: Sequence[Document], *, cache_dir: str | Path | None =
                                      directory if use_cache else None, progress, done)
         stats["damaged"] = damaged()
         return
-    texts = (item if isinstance(item, str) else item.text for _, item in missing)
+    from collections import deque
+
+    given: deque[CleanText] = deque()  # the texts handed to the parser and not parsed yet (a batch or so)
+
+    def text_of(i: int, item) -> str:
+        if item is not None:
+            return item.text
+        clean = source.clean(documents[i])  # from the cleaning cache (or cleaned again)
+        given.append(clean)
+        return clean.text
+
+    texts = (text_of(i, item) for i, item in missing)
     if engine is not None:  # parsed on a Dask cluster (ptce_nlp.engine); the workers write a shared cache
         remote = engine.parse(list(texts), cache_dir=os.path.abspath(directory) if use_cache else None)
     else:
@@ -284,9 +296,9 @@ def iter_parsed(documents: Sequence[Document], *, cache_dir: str | Path | None =
         remote = (TokenArrays.from_doc(doc) for doc in parse_iter(texts, jobs=jobs, batch_size=batch_size))
     for (i, item), tokens in zip(missing, remote):
         if use_cache:
-            if engine is None or not token_cache.store.path(item.encode("utf-8", "surrogatepass")).exists():
-                token_cache.save(item, tokens)  # (with Dask: unless the workers wrote it, in a shared folder)
-            clean = source.clean(documents[i])
+            clean = given.popleft()
+            if engine is None or not token_cache.store.path(clean.text.encode("utf-8", "surrogatepass")).exists():
+                token_cache.save(clean.text, tokens)  # (with Dask: unless the workers wrote it, in a shared folder)
         else:
             clean = item
         p = made(i, clean, tokens)

@@ -13,6 +13,8 @@ import subprocess
 import sys
 import textwrap
 
+import pytest
+
 from PIL import Image
 
 from ptce_nlp.report import figures
@@ -75,3 +77,42 @@ def test_the_xlsx_export_does_not_hold_every_cell(tmp_path):
 
     sheet = load_workbook(tmp_path / "t.xlsx", read_only=True)["coded_segments"]
     assert (sheet.max_row, sheet.max_column) == (150_001, 6)
+
+
+
+def test_a_cold_parse_holds_no_list_of_the_cleaned_texts(tmp_path, monkeypatch):
+    """iter_parsed keeps no list of the cleaned texts waiting for the parser (issue 13: 10^7 tokens are 60
+    million characters): each is read back from the cleaning cache when the parser asks for it."""
+    import tracemalloc
+
+    import ptce_nlp.nlp as nlp_module
+    from ptce_nlp.analysis import iter_parsed
+    from ptce_nlp.types import Document
+
+    # 30 texts of 190,000 characters with hard line breaks (joined by the cleaner: a cleaned text is a new string)
+    documents = [Document(f"d{i}", "".join(f"l’mot{i}x{j} coopération" + ("\n" if j % 6 == 5 else " ")
+                                           for j in range(10_000)) + ".", "txt") for i in range(30)]
+
+    class Measured(Exception):
+        pass
+
+    grown = []
+
+    def parse_iter(texts, **kwargs):
+        next(iter(texts))
+        grown.append(tracemalloc.get_traced_memory()[0] - before)
+        raise Measured
+
+    monkeypatch.setattr(nlp_module, "parse_iter", parse_iter)
+    from ptce_nlp.clean import clean_text
+
+    clean_text(documents[0].text)  # the cleaner's word lists, loaded once per process: not what is measured
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        with pytest.raises(Measured):
+            for _ in iter_parsed(documents, cache_dir=tmp_path):
+                pass
+    finally:
+        tracemalloc.stop()
+    assert grown and grown[0] < 8_000_000, grown  # a text or two read back, not 5.8 million characters (11 MB)
