@@ -202,3 +202,16 @@ def test_document_words_hold_the_first_words_patterns_look_up():
     assert "pôle" in norms and "coopérer" in norms and "pôles" in lowers
     norms, _ = Coder(Codebook.shipped(), accent_insensitive=True).document_words(parsed[0].tokens)
     assert "pole" in norms and "cooperer" in norms
+
+
+def test_rows_read_back_with_the_learned_coders_features_gone(tmp_path, primed, counted):
+    """The learned coder reads the parse of a document whose rows are read back (its features and scores
+    entries removed): the same ``coded_sentences``, no document matched again."""
+    book = Codebook.shipped().to_dict()
+    cache = tmp_path / "c"
+    shutil.copytree(primed, cache)
+    for kind in ("features", "scores"):
+        shutil.rmtree(cache / kind)
+    _code(book, cache=cache, out=tmp_path / "o", coder="hybrid")
+    assert len(counted) == 0
+    assert _tables(tmp_path / "o") == _tables(primed.parent / "o_hybrid")
