@@ -332,7 +332,7 @@ def _coded_on_workers(engine, documents: Sequence[Document], missing: list, code
                 token_cache.save(clean.text, tokens)
         p = ParsedDocument(documents[i], clean, None, tokens, source=source, n_tokens=res.n_tokens)
         p._n_sentences = res.n_sentences
-        p._coded = (coder, res.rows)
+        p._coded = (coder, res.rows, res.spans)
         yield i, p
         p.release()
         done += 1
@@ -340,13 +340,14 @@ def _coded_on_workers(engine, documents: Sequence[Document], missing: list, code
             progress(done)
 
 
-def coded_rows(coder: "_DocumentCoder", p: ParsedDocument) -> list[tuple]:
-    """``coder.rows(p)``, or the rows a Dask worker computed for ``p`` with that coder (:func:`iter_parsed`
-    with ``coder``), handed over once."""
+def coded_rows(coder: "_DocumentCoder", p: ParsedDocument) -> tuple[list[tuple], list[tuple[int, int]]]:
+    """``coder.rows(p)`` and the token span of each row (:meth:`_DocumentCoder.spanned`), or those a Dask worker
+    computed for ``p`` with that coder (:func:`iter_parsed` with ``coder``), handed over once."""
     done = p.__dict__.pop("_coded", None)
     if done is not None and done[0] is coder:
-        return done[1]
-    return coder.rows(p)
+        return done[1], done[2]
+    spanned = coder.spanned(p)
+    return with_opposed([row for row, _ in spanned]), [span for _, span in spanned]
 
 
 def parse_documents(documents: Sequence[Document], *, cache_dir: str | Path | None = None, use_cache: bool = True,
@@ -398,6 +399,11 @@ class _DocumentCoder:
         self.coder = Coder(codebook, accent_insensitive=accent_insensitive)
 
     def rows(self, p: ParsedDocument) -> list[tuple]:
+        return with_opposed([row for row, _ in self.spanned(p)])
+
+    def spanned(self, p: ParsedDocument) -> list[tuple[tuple, tuple[int, int]]]:
+        """The rows of ``p`` but their ``opposed`` cell, each with its match's token span ``(start, end)``: the
+        rows are in the order of the spans, then of the code ids (what :mod:`ptce_nlp.recode` merges by)."""
         original = p.document.text
         exported = None
         if "\r" in original:
@@ -405,13 +411,18 @@ class _DocumentCoder:
 
             exported = newline_map(original)[1]
         p.n_sentences  # noqa: B018 - counted while the document is at hand
-        doc_rows = []
+        out = []
         for m in self.coder.match(p.tokens):
             a, b = p.clean.original_span(m.start_char, m.end_char)
             ea, eb = (exported.to_exported(a), exported.to_exported(b)) if exported else (a, b)
-            doc_rows.append((p.document.doc_id, p.sentence_at(a), m.code_id, self.codebook[m.code_id].category,
-                             m.term, a, b, original[a:b], m.negated, m.contrast, ea, eb, m.reported))
-        return [row + (opposed,) for row, opposed in zip(doc_rows, _opposed(doc_rows))]
+            out.append(((p.document.doc_id, p.sentence_at(a), m.code_id, self.codebook[m.code_id].category,
+                         m.term, a, b, original[a:b], m.negated, m.contrast, ea, eb, m.reported), (m.start, m.end)))
+        return out
+
+
+def with_opposed(rows: list[tuple]) -> list[tuple]:
+    """A document's rows with their last cell, ``opposed`` (:func:`_opposed`)."""
+    return [row + (opposed,) for row, opposed in zip(rows, _opposed(rows))]
 
 
 def code_parsed(parsed: Sequence[ParsedDocument], codebook: Codebook, *,
@@ -444,7 +455,7 @@ def code_documents(documents: Sequence[Document], codebook: Codebook, *, cache_d
         for i, p in iter_parsed(documents, cache_dir=cache_dir, use_cache=use_cache, jobs=jobs, progress=progress,
                                 stats=stats, coder=coder):
             parsed[i] = p
-            rows_of[i] = coded_rows(coder, p)
+            rows_of[i] = coded_rows(coder, p)[0]
     coded = pd.DataFrame([row for rows in rows_of for row in rows], columns=CODED_COLUMNS)
     del rows_of
     counts = document_counts(parsed, coded, codebook, count_reported=count_reported)
@@ -564,8 +575,9 @@ def write_coding(documents: Sequence[Document], codebook: Codebook, paths: dict[
                         again: dict = {}
                         for _, q in iter_parsed([documents[next_i]], cache_dir=cache_dir, stats=again, coder=coder):
                             q = ParsedDocument(q.document, q.clean, q.segments, q.tokens, n_tokens=q.n_tokens)
-                            hit = coded_rows(coder, q), q
-                            coded_cache.save(q, hit[0])
+                            doc_rows, spans = coded_rows(coder, q)
+                            coded_cache.save(q, doc_rows, spans)
+                            hit = doc_rows, q
                         for key in ("parsed", "cached", "damaged"):
                             extra[key] += again.get(key, 0)
                         read_back -= 1
@@ -580,8 +592,8 @@ def write_coding(documents: Sequence[Document], codebook: Codebook, paths: dict[
                     q = ParsedDocument(q.document, q.clean, q.segments, q.tokens, n_tokens=q.n_tokens)
                     if remote is not None:
                         q._coded = remote
-                    doc_rows = coded_rows(coder, q)
-                    coded_cache.save(q, doc_rows)
+                    doc_rows, spans = coded_rows(coder, q)
+                    coded_cache.save(q, doc_rows, spans)
                 parsed[next_i] = True  # done: nothing kept
                 rows.extend(doc_rows)
                 pending.append(q)

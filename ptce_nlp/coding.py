@@ -707,9 +707,11 @@ class _StringTable:
         return i
 
     def ids(self, strings: Sequence[str]) -> np.ndarray:
-        index = self.index
-        return np.fromiter((index[s] if s in index else self._add(s) for s in strings), dtype=np.int64,
-                           count=len(strings))
+        found = list(map(self.index.get, strings))  # (in C: most strings are known after the first documents)
+        if None in found:
+            index = self.index
+            found = [i if i is not None else (index[s] if s in index else self._add(s)) for i, s in zip(found, strings)]
+        return np.asarray(found, dtype=np.int64) if found else np.zeros(0, dtype=np.int64)
 
 
 class _Columns:

@@ -392,6 +392,8 @@ class WorkerCoding:
     n_sentences: int
     clean: tuple | None = None
     tokens: bytes | None = None
+    #: the token span ``(start, end)`` of each row's match (:meth:`ptce_nlp.analysis._DocumentCoder.spanned`)
+    spans: list | None = None
 
 
 _coders: dict = {}  # run id -> the _DocumentCoder of that run (the last few runs), on a worker
@@ -412,7 +414,7 @@ def code_batch(documents: list, codebook, job: tuple, pause: tuple[str, float] |
         time.sleep(seconds)
     with _worker_lock:  # also the imports (spaCy, imported by coding too): the preload thread may import it
         from . import __version__
-        from .analysis import ParsedDocument, _cleaned, _DocumentCoder
+        from .analysis import ParsedDocument, _cleaned, _DocumentCoder, with_opposed
         from .cache import CleanCache
         from .nlp import TokenCache, parse_iter, pipeline_settings
         from .tokens import TokenArrays
@@ -437,7 +439,8 @@ def code_batch(documents: list, codebook, job: tuple, pause: tuple[str, float] |
         out = []
         for document, clean, tokens in zip(documents, cleans, arrays):
             p = ParsedDocument(document, clean, None, tokens, n_tokens=tokens.n_words())
-            rows = coder.rows(p)
+            spanned = coder.spanned(p)
+            rows = with_opposed([row for row, _ in spanned])
             written = False
             if token_cache is not None and clean_cache is not None:
                 try:
@@ -447,7 +450,7 @@ def code_batch(documents: list, codebook, job: tuple, pause: tuple[str, float] |
                     token_cache = None
             out.append(WorkerCoding(document.doc_id, rows, p.n_tokens, p.n_sentences,
                                     None if written else (clean.text, clean.starts, clean.ends),
-                                    None if written else tokens.to_bytes()))
+                                    None if written else tokens.to_bytes(), [span for _, span in spanned]))
     return out
 
 
