@@ -101,6 +101,12 @@ class KeyedStore:
             return None
         return data[head:]
 
+    def has(self, material: bytes) -> bool:
+        """Whether an entry is stored (or waits to be written) for ``material`` (it may still be found damaged)."""
+        path = self.path(material)
+        writer = _writer
+        return (writer is not None and writer.pending(path) is not None) or path.exists()
+
     def put(self, material: bytes, payload: bytes) -> None:
         """Store ``payload`` for ``material`` (atomically; by the background writer inside
         :func:`background_writes`)."""

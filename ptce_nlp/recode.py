@@ -42,7 +42,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from .types import Document
 
 #: Bumped when the entry layout changes.
-CODED_VERSION = 2
+CODED_VERSION = 3
 #: The modules whose code makes a document's rows: their source is hashed into every key.
 _ROW_MODULES = ("analysis.py", "clean.py", "coding.py", "nlp.py", "recode.py", "segment.py", "tokens.py")
 _NEGATED, _CONTRAST, _REPORTED = 1, 2, 4
@@ -91,9 +91,6 @@ def _words(values: Sequence[str]) -> bytes:
 class CodedCache:
     """The ``coded/`` entries of a cache folder for one coder (:class:`ptce_nlp.analysis._DocumentCoder`)."""
 
-    #: Bytes of entries that :meth:`serves` keeps for :meth:`load` (beyond it, ``load`` reads the file again).
-    KEEP_BYTES = 64 << 20
-
     def __init__(self, directory: str | Path, coder: "_DocumentCoder") -> None:
         from . import __version__
         from .nlp import pipeline_settings
@@ -104,12 +101,14 @@ class CodedCache:
         self.store = KeyedStore(directory, "coded", salt, suffix=".arr")
         self.parts = code_parts(coder.codebook)
         self.fingerprints = {code_id: parts[0] for code_id, parts in self.parts.items()}
+        #: the codebook's parts are stored once (an entry of their own, keyed by this hash), not in every entry
+        self.book_id = _hash(self.parts)
+        self._books: dict[str, dict] = {self.book_id: self.parts}
+        self._book_saved = False
         #: documents whose edited codes were matched again (the others' rows were all read back)
         self.rematched = 0
         self._first_words: dict[str, tuple[list[bytes], list[bytes]]] | None = None
         self._coders: dict[frozenset, "_DocumentCoder"] = {}
-        self._kept: dict[int, tuple] = {}
-        self._kept_bytes = 0
 
     @property
     def damaged(self) -> int:
@@ -147,7 +146,11 @@ class CodedCache:
             "s_start": np.asarray([s.start_char for s in sentences], dtype=np.int64),
             "s_end": np.asarray([s.end_char for s in sentences], dtype=np.int64),
         }
-        meta = {"codes": self.parts, "n_tokens": n_tokens,
+        if not self._book_saved:
+            self.store.put(b"codebook\x00" + self.book_id.encode("ascii"),
+                           json.dumps(self.parts, ensure_ascii=False).encode("utf-8"))
+            self._book_saved = True
+        meta = {"book": self.book_id, "n_tokens": n_tokens,
                 "sentence_ids": "\n".join(s.segment_id for s in sentences), "strings": list(strings)}
         head = json.dumps(meta, ensure_ascii=False).encode("utf-8")
         payload = b"".join([len(head).to_bytes(4, "little"), head, len(norm_part).to_bytes(4, "little"), norm_part,
@@ -156,19 +159,8 @@ class CodedCache:
 
     # ------------------------------------------------------------------ reading
     def serves(self, document: "Document") -> bool:
-        """Whether the document has an entry, undamaged (:meth:`load` then reads it)."""
-        payload = self.store.get(self._material(document))
-        if payload is None:
-            return False
-        try:
-            opened = self._open(payload)
-        except _DAMAGED:
-            self.store.damaged += 1
-            return False
-        if self._kept_bytes + len(payload) <= self.KEEP_BYTES:
-            self._kept[id(document)] = (document, payload, opened)
-            self._kept_bytes += len(payload)
-        return True
+        """Whether the document has an entry (:meth:`load` reads it; a damaged one is found there)."""
+        return self.store.has(self._material(document))
 
     def load(self, document: "Document", source=None):
         """``(rows, parsed document)`` of a document with an entry, the edited codes matched again, or None (no
@@ -177,19 +169,30 @@ class CodedCache:
         The parsed document (:class:`~ptce_nlp.analysis.ParsedDocument`) holds the document's sentences (no
         paragraph) and word count; its cleaned text and parse are read from ``source`` when asked for (the
         edited codes' matching asks for them)."""
-        kept = self._kept.pop(id(document), None)
-        if kept is not None and kept[0] is document:
-            self._kept_bytes -= len(kept[1])
-            payload, opened = kept[1], kept[2]
-        else:
-            payload, opened = self.store.get(self._material(document)), None
+        payload = self.store.get(self._material(document))
         if payload is None:
             return None
         try:
-            return self._read(document, payload, source, opened)
+            return self._read(document, payload, source)
         except _DAMAGED:
             self.store.damaged += 1
             return None
+
+    def _book(self, book_id: str) -> dict:
+        """The parts (:func:`code_parts`) of the codebook that made an entry; KeyError when they are not kept."""
+        if book_id not in self._books:
+            damaged = self.store.damaged
+            payload = self.store.get(b"codebook\x00" + book_id.encode("ascii"))
+            self.store.damaged = damaged  # counted once for each document entry that needed it (load)
+            try:
+                book = json.loads(payload) if payload is not None else None
+            except ValueError:
+                book = None
+            self._books[book_id] = book if isinstance(book, dict) else None
+        book = self._books[book_id]
+        if book is None:
+            raise KeyError(f"the parts of codebook {book_id} are not in the cache")
+        return book
 
     def _first(self) -> dict[tuple[str, str], tuple[list[bytes], list[bytes]]]:
         """For each pattern ``(code id, pattern hash)`` (not the exclusions), the first words it can start with
@@ -259,12 +262,12 @@ class CodedCache:
             raise ValueError("columns of different lengths")
         return meta, norm_part, lower_part, arrays
 
-    def _read(self, document: "Document", payload: bytes, source, opened=None):
+    def _read(self, document: "Document", payload: bytes, source):
         from .analysis import ParsedDocument, with_opposed
         from .types import Segment
 
-        meta, norm_part, lower_part, arrays = opened if opened is not None else self._open(payload)
-        strings, stored, current = meta["strings"], meta["codes"], self.fingerprints
+        meta, norm_part, lower_part, arrays = self._open(payload)
+        strings, stored, current = meta["strings"], self._book(meta["book"]), self.fingerprints
         codes = [strings[i] for i in arrays["code"].tolist()]
         with_rows = set(codes)
         redo = []  # the edited or new codes whose matches here may differ from the rows kept
