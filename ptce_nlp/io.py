@@ -27,6 +27,8 @@ OUTPUT_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES
 
 # The renames that the innermost all_or_nothing() block defers: (temporary file, target).
 _pending: contextvars.ContextVar[list | None] = contextvars.ContextVar("ptce_nlp_pending_writes", default=None)
+# The folders that block made (removed again, when empty, if it fails).
+_pending_dirs: contextvars.ContextVar[list | None] = contextvars.ContextVar("ptce_nlp_pending_dirs", default=None)
 
 
 @contextlib.contextmanager
@@ -46,6 +48,11 @@ def atomic_write(path: str | Path, mode: str = "w", *, encoding: str | None = "u
     """
     path = Path(path)
     try:
+        made = _pending_dirs.get()
+        if made is not None and not path.parent.is_dir():  # removed again if the all_or_nothing block fails
+            missing = [d for d in (path.parent, *path.parent.parents) if not d.exists()]
+            path.parent.mkdir(parents=True, exist_ok=True)
+            made.extend(missing)
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
         os.chmod(fd, 0o666 & ~_umask())  # mkstemp makes the file private; outputs get the usual permissions
@@ -77,7 +84,8 @@ def all_or_nothing() -> Iterator[None]:
 
     When the block fails (an error, Ctrl-C, a full disk), none of them is
     replaced and their temporary files are removed: the previous outputs
-    stay as they were, all of them.
+    stay as they were, all of them; the folders the block made for them are
+    removed too, when nothing else was put there.
 
     Examples
     --------
@@ -86,14 +94,19 @@ def all_or_nothing() -> Iterator[None]:
     ...     write_csv(segments, out / "segments.csv")
     """
     pending: list[tuple[str, Path]] = []
-    token = _pending.set(pending)
+    made: list[Path] = []
+    token, dirs_token = _pending.set(pending), _pending_dirs.set(made)
     try:
         yield
     except BaseException:
         _discard(pending)
+        for folder in made:  # the folders the block made for its outputs, deepest first, if left empty
+            with contextlib.suppress(OSError):
+                folder.rmdir()
         raise
     finally:
         _pending.reset(token)
+        _pending_dirs.reset(dirs_token)
     for i, (tmp, path) in enumerate(pending):
         try:
             os.replace(tmp, path)

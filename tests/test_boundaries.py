@@ -432,6 +432,30 @@ def test_all_or_nothing_replaces_every_file_or_none(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a.csv", "b.csv"]
 
 
+def test_all_or_nothing_removes_the_folders_it_made_when_it_fails(tmp_path):
+    """A run stopped before its end (SIGTERM, Ctrl-C) leaves no empty output folder behind; a folder that was
+    there, or that holds something else, stays."""
+    out = tmp_path / "new" / "out"
+    with pytest.raises(KeyboardInterrupt):
+        with all_or_nothing():
+            with atomic_write(out / "a.csv") as fh:
+                fh.write("x\n")
+            raise KeyboardInterrupt
+    assert list(tmp_path.iterdir()) == []
+    (tmp_path / "kept").mkdir()
+    with pytest.raises(KeyboardInterrupt):
+        with all_or_nothing():
+            with atomic_write(tmp_path / "kept" / "sub" / "a.csv") as fh:
+                fh.write("x\n")
+            (tmp_path / "kept" / "sub" / "other.txt").write_text("not ours", "utf-8")
+            raise KeyboardInterrupt
+    assert [p.name for p in (tmp_path / "kept" / "sub").iterdir()] == ["other.txt"]
+    with all_or_nothing():
+        with atomic_write(out / "a.csv") as fh:
+            fh.write("x\n")
+    assert (out / "a.csv").read_text("utf-8") == "x\n"
+
+
 def test_sigterm_handled_inside_a_gc_callback_is_not_lost():
     """Python ignores an exception raised in a garbage-collector callback (Dask's client registers one): a SIGTERM
     that lands there is sent again, so the command still stops with Terminated (exit 143), not at its end."""
