@@ -182,13 +182,18 @@ class Coder:
         the columns the clause analysis reads (:class:`_Columns`).
 
         What a string gives is worked out once per coder (:class:`_StringTable`), whatever the document."""
+        table, at, source = self._sources(arrays)
+        return table.norm_id[at][source], table.lower_id[at][arrays.lower], _Columns(arrays, source, at, table)
+
+    def _sources(self, arrays) -> tuple["_StringTable", np.ndarray, np.ndarray]:
+        """The coder's string table, the row of each of the document's strings in it, and the string each
+        token's matching key comes from (its lemma, or its text when the parse left no lemma)."""
         if self._string_table is None:
             by_norm, by_lower = self._id_phrase_tables()
             self._string_table = _StringTable(by_norm.vocab, by_lower.vocab, accents=not self.accent_insensitive)
         table = self._string_table
         at = table.ids(arrays.strings)
-        source = np.where(table.empty[at][arrays.lemma], arrays.text, arrays.lemma)
-        return table.norm_id[at][source], table.lower_id[at][arrays.lower], _Columns(arrays, source, at, table)
+        return table, at, np.where(table.empty[at][arrays.lemma], arrays.text, arrays.lemma)
 
     def document_words(self, parsed) -> tuple[list[str], list[str]]:
         """The words of a document that patterns are looked up with, each once: the matching keys of its tokens
@@ -197,10 +202,7 @@ class Coder:
         arrays = _as_arrays(parsed)
         if not len(arrays):
             return [], []
-        self._word_ids(arrays)  # the string table, with every string of the document
-        table = self._string_table
-        at = table.ids(arrays.strings)
-        source = np.where(table.empty[at][arrays.lemma], arrays.text, arrays.lemma)
+        table, at, source = self._sources(arrays)
         keys = table.keys[at[np.unique(source)]].tolist()
         if self.accent_insensitive:
             keys = sorted({strip_accents(k) for k in keys})

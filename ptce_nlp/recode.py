@@ -105,8 +105,6 @@ class CodedCache:
         self.book_id = _hash(self.parts)
         self._books: dict[str, dict] = {self.book_id: self.parts}
         self._book_saved = False
-        #: documents whose edited codes were matched again (the others' rows were all read back)
-        self.rematched = 0
         self._first_words: dict[str, tuple[list[bytes], list[bytes]]] | None = None
         self._coders: dict[frozenset, "_DocumentCoder"] = {}
 
@@ -310,7 +308,6 @@ class CodedCache:
             spans.append(tuple(span))
         if redo or len(rows) != len(codes):  # (rows unchanged: the entry stays, its checks as cheap next time)
             if redo:
-                self.rematched += 1
                 spanned = [(r, tuple(sp)) for r, sp in zip(rows, spans)]
                 spanned += self._coder_of(frozenset(redo)).spanned(p)
                 spanned.sort(key=lambda t: (t[1][0], t[1][1], t[0][2]))  # coding's order: span, then code id
