@@ -245,8 +245,9 @@ class DaskEngine:
         """Clean, parse and code ``documents`` on the workers: a :class:`WorkerCoding` per document, yielded in
         document order as the batches come back.
 
-        The codebook is sent once (broadcast to every worker); each batch carries its documents (text, id,
-        metadata). ``cache_dir``: the cache folder (cleaned texts and token arrays); the workers write it
+        Each batch carries the codebook (about 150 KB pickled; each worker compiles it once per run) and its
+        documents (text, id, metadata). The codebook is not scattered: scattered data held by a worker that dies
+        cannot be recovered, and the batch could then not be retried elsewhere. ``cache_dir``: the cache folder (cleaned texts and token arrays); the workers write it
         when they see the client's folder (a marker file the client writes there for the run: the same
         machine, or a shared file system) and then return no text and no parse, which the client reads back
         from the cache when a later stage asks; otherwise (or without a cache) each result carries the
@@ -268,11 +269,10 @@ class DaskEngine:
             except OSError:  # the client cannot write it either: the workers send everything back
                 marker = None
         try:
-            book = self._call(lambda: self.client.scatter(codebook, broadcast=True, hash=False))
             job = (run_id, str(marker) if marker is not None else None, settings, accent_insensitive, ner)
 
             def submit(items: list, key: str):
-                return self.client.submit(code_batch, items, book, job, self.pause, pure=False, key=key)
+                return self.client.submit(code_batch, items, codebook, job, self.pause, pure=False, key=key)
 
             sizes = [len(d.text) for d in documents]
             for r, results in self._stream(documents, sizes, submit, "code", window):

@@ -127,10 +127,9 @@ def test_run_on_dask_writes_the_outputs_of_a_single_process_run(engine, docs_dir
     assert engine.stats["texts"] - before["texts"] == len(FILES)
 
 
-def test_a_worker_killed_mid_batch_loses_nothing_and_counts_nothing_twice(engine, docs_dir, reference, tmp_path):
-    _, ref = reference
-    documents = read_corpus([docs_dir]).documents
-    markers = tmp_path / "markers"
+def _code_killing_the_first_worker(engine, documents, markers: Path):
+    """``code_documents`` on ``engine``, the worker that starts the first batch killed (SIGKILL) in the middle of
+    it: ``(result, killed pids)``."""
     markers.mkdir()
     killed = []
 
@@ -145,7 +144,6 @@ def test_a_worker_killed_mid_batch_loses_nothing_and_counts_nothing_twice(engine
             time.sleep(0.05)
 
     watcher = threading.Thread(target=kill_first_worker, daemon=True)
-    before = dict(engine.stats)
     engine.pause = (str(markers), 2.0)
     try:
         watcher.start()
@@ -154,6 +152,15 @@ def test_a_worker_killed_mid_batch_loses_nothing_and_counts_nothing_twice(engine
     finally:
         engine.pause = None
         watcher.join(5)
+    return result, killed
+
+
+def test_a_worker_killed_mid_batch_loses_nothing_and_counts_nothing_twice(engine, docs_dir, reference, tmp_path):
+    _, ref = reference
+    documents = read_corpus([docs_dir]).documents
+    markers = tmp_path / "markers"
+    before = dict(engine.stats)
+    result, killed = _code_killing_the_first_worker(engine, documents, markers)
     assert killed, "no worker started a batch"
     assert len(list(markers.iterdir())) > len(FILES)  # the killed worker's batch was started again elsewhere
     assert engine.stats["texts"] - before["texts"] == len(FILES)
@@ -165,6 +172,19 @@ def test_a_worker_killed_mid_batch_loses_nothing_and_counts_nothing_twice(engine
     deadline = time.monotonic() + 60  # the nanny restarts the worker for the next tests
     while len(engine.client.scheduler_info()["workers"]) < 2 and time.monotonic() < deadline:
         time.sleep(0.2)
+
+
+def test_the_only_worker_killed_mid_batch_is_restarted_and_the_batch_retried(docs_dir, reference, tmp_path):
+    """Nothing a batch needs lives on one worker only: with a single worker killed mid-batch (its nanny starts
+    another), the batch is retried and the results are whole. (A codebook scattered to the workers was lost
+    with the worker that held it: the run stopped, "connection lost ... already forgotten".)"""
+    _, ref = reference
+    documents = read_corpus([docs_dir]).documents
+    with DaskEngine.connect("local:1") as single:
+        result, killed = _code_killing_the_first_worker(single, documents, tmp_path / "markers")
+    assert killed
+    pd.testing.assert_frame_equal(result.coded, ref.tables["coded_segments"].reset_index(drop=True),
+                                  check_dtype=False)
 
 
 def test_cli_code_on_a_scheduler_address(engine, docs_dir, reference, tmp_path):
