@@ -34,6 +34,7 @@ from .cache import CleanCache, background_writes, default_cache_dir
 from .clean import CleanText, clean_text
 from .codebook import Codebook
 from .coding import Coder, token_key
+from .corpus import Picked
 from .errors import PtceError
 from .segment import segment_document
 from .tables import flags
@@ -318,7 +319,7 @@ def _coded_on_workers(engine, documents: Sequence[Document], missing: list, code
     from .clean import CleanText
     from .tokens import TokenArrays
 
-    results = engine.code([documents[i] for i, _ in missing], coder.codebook,
+    results = engine.code(Picked(documents, [i for i, _ in missing]), coder.codebook,
                           accent_insensitive=coder.coder.accent_insensitive,
                           cache_dir=os.path.abspath(directory) if directory is not None else None)
     for (i, _), res in zip(missing, results):
@@ -464,6 +465,9 @@ def code_documents(documents: Sequence[Document], codebook: Codebook, *, cache_d
 
 #: Documents per batch of :func:`write_coding`: their tables are written, then dropped.
 WRITE_BATCH = 200
+#: ... or fewer, once a batch's texts reach this many characters (what a batch holds grows with its texts:
+#: about 20 bytes a character; a count of documents alone would let a run of long documents grow it).
+WRITE_BATCH_CHARS = 600_000
 
 
 def has_lone_cr(documents: Sequence[Document]) -> bool:
@@ -504,8 +508,9 @@ def write_coding(documents: Sequence[Document], codebook: Codebook, paths: dict[
 
     The same bytes as :func:`code_documents` then :func:`ptce_nlp.io.write_csv` of each table, in bounded
     memory: documents are coded as they are parsed and their rows written by batches of ``batch``
-    (default :data:`WRITE_BATCH`) documents, in document order; nothing of the whole corpus is held but the documents and one small
-    object per document. Needs the cache (documents are read back from it) and no lone ``\\r`` in the
+    (default :data:`WRITE_BATCH`) documents, fewer when their texts reach :data:`WRITE_BATCH_CHARS`, in
+    document order; nothing of the whole corpus is held but one small object per document (and the documents:
+    give a :class:`ptce_nlp.corpus.DocumentSpool` so that their texts are not held either). Needs the cache (documents are read back from it) and no lone ``\\r`` in the
     tables (:func:`has_lone_cr`). ``paths``: ``{"coded": ..., "counts": ..., "sentences": ...}``, written
     with :func:`ptce_nlp.io.atomic_write` (inside the caller's ``all_or_nothing`` block, they replace
     their targets together). Returns the run's stats plus ``matches``, ``counted`` and ``sentences``.
@@ -542,7 +547,10 @@ def write_coding(documents: Sequence[Document], codebook: Codebook, paths: dict[
         todo = [i for i, s in enumerate(served) if not s]
         read_back = len(documents) - len(todo)
 
+        held = 0  # characters of the documents in ``pending``
+
         def flush() -> None:
+            nonlocal held
             # the rows of coded_segments and code_counts written by the csv module, as DataFrame.to_csv would
             # (it uses that module): True/False, integers, shortest float repr, NaN as an empty cell
             writers["coded"].writerows(rows)
@@ -558,6 +566,7 @@ def write_coding(documents: Sequence[Document], codebook: Codebook, paths: dict[
             totals["sentences"] += len(sentences[columns["sentences"][0]])
             pending.clear()
             rows.clear()
+            held = 0
 
         from .nlp import TokenCache, pipeline_settings
 
@@ -567,7 +576,7 @@ def write_coding(documents: Sequence[Document], codebook: Codebook, paths: dict[
         extra = {"parsed": 0, "cached": 0, "damaged": 0}  # of documents coded again after all (see advance)
 
         def advance() -> None:
-            nonlocal next_i, done, read_back
+            nonlocal next_i, done, read_back, held
             while next_i < len(documents) and (served[next_i] or parsed[next_i] is not None):
                 if served[next_i]:
                     hit = coded_cache.load(documents[next_i], source)
@@ -598,7 +607,8 @@ def write_coding(documents: Sequence[Document], codebook: Codebook, paths: dict[
                 rows.extend(doc_rows)
                 pending.append(q)
                 next_i += 1
-                if len(pending) >= batch:
+                held += len(q.document.text)
+                if len(pending) >= batch or held >= WRITE_BATCH_CHARS:
                     flush()
 
         def counted(k: int) -> None:
@@ -606,7 +616,7 @@ def write_coding(documents: Sequence[Document], codebook: Codebook, paths: dict[
                 progress(done + k)
 
         advance()
-        for j, p in iter_parsed([documents[i] for i in todo], cache_dir=cache_dir, jobs=jobs, progress=counted,
+        for j, p in iter_parsed(Picked(documents, todo), cache_dir=cache_dir, jobs=jobs, progress=counted,
                                 stats=stats, coder=coder):
             parsed[todo[j]] = p
             advance()

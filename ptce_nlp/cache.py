@@ -204,7 +204,7 @@ _writer: _Writer | None = None
 
 
 @contextlib.contextmanager
-def background_writes(limit: int = 64 << 20):
+def background_writes(limit: int = 8 << 20):
     """Inside the block, cache entries (:meth:`KeyedStore.put`) are written by a background thread.
 
     Creating a file costs up to a millisecond on some file systems (this machine's ext4 disk: 0.7 to 1.3 ms),

@@ -328,16 +328,20 @@ def _load_codebook_cli(spec: str, quiet: bool):
     return book
 
 
-def _read_inputs(paths, quiet: bool, *, cache_dir=None, no_cache: bool = False, allow_outside: bool = False):
+def _read_inputs(paths, quiet: bool, *, cache_dir=None, no_cache: bool = False, allow_outside: bool = False,
+                 spool: bool = False):
+    """Read the inputs with a progress bar, reporting each failure: ``(documents, failures)``. ``spool``: the
+    documents' texts wait in a temporary file (:class:`ptce_nlp.corpus.DocumentSpool`) for a stage that goes
+    through them a few at a time, so that memory does not grow with the corpus."""
     from tqdm import tqdm
 
-    from .corpus import find_sources, iter_read
+    from .corpus import DocumentSpool, find_sources, iter_read
     from .types import ReadFailure
 
     sources, failures = find_sources(paths, allow_outside=allow_outside)
     for failure in failures:
         _error(str(failure))
-    documents = []
+    documents = DocumentSpool() if spool else []
     from .cache import default_cache_dir
 
     cache = None if no_cache else (cache_dir or default_cache_dir())
@@ -443,8 +447,9 @@ def code(paths, out_dir, table, id_col, text_col, codebook_path, cache_dir, no_c
     else:
         if not paths:
             raise click.UsageError("give PATHS to code, or --from-table")
+        # coded a few at a time: the texts wait in a temporary file (10^8 tokens are about 1.2 GB of text)
         documents, failures = _read_inputs(paths, quiet, cache_dir=cache_dir, no_cache=no_cache,
-                                           allow_outside=allow_outside)
+                                           allow_outside=allow_outside, spool=True)
     if not documents:
         _error("no document could be read; nothing written")
         ctx.exit(EXIT_NO_INPUT)

@@ -9,9 +9,13 @@ file: it records a :class:`~ptce_nlp.types.ReadFailure` and goes on.
 from __future__ import annotations
 
 import csv
+import dataclasses
 import errno
 import os
+import tempfile
+import threading
 import warnings
+from array import array
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable, Iterator, Sequence
@@ -48,6 +52,87 @@ class Corpus:
 
     def __len__(self) -> int:
         return len(self.documents)
+
+
+
+class DocumentSpool(Sequence[Document]):
+    """Documents whose texts wait in an anonymous temporary file, read back one at a time (issue 13).
+
+    A batch of fiches may not fit in memory: :func:`ptce_nlp.analysis.write_coding` goes through its documents
+    a few at a time, so a run that holds them in a list would still grow with the corpus (about two bytes per
+    character of text). A spool keeps in memory only each document's id, format, source and metadata and where
+    its text lies in the file (UTF-8, lone surrogates kept); ``spool[i]`` reads that text back and gives an
+    equal :class:`Document` (the last one asked for is kept, as stages ask for the same document several times
+    in a row). The file has no name and is gone when the spool is closed or collected.
+
+    ``directory``: where the file is made (default: the system's temporary folder). Writing it may fail with
+    ``OSError`` (a full disk), as any output.
+    """
+
+    def __init__(self, documents: Iterable[Document] = (), *, directory: str | Path | None = None) -> None:
+        self._file = tempfile.TemporaryFile(dir=directory)
+        self._heads: list[Document] = []  # each document with an empty text
+        self._offsets = array("q")
+        self._sizes = array("q")
+        self._end = 0
+        self._last: tuple[int, Document] | None = None
+        self._lock = threading.Lock()  # the file's position is shared (a writer thread may ask for a document)
+        for document in documents:
+            self.append(document)
+
+    def append(self, document: Document) -> None:
+        data = document.text.encode("utf-8", "surrogatepass")
+        with self._lock:
+            self._file.seek(self._end)
+            self._file.write(data)
+            self._offsets.append(self._end)
+            self._sizes.append(len(data))
+            self._end += len(data)
+            self._heads.append(dataclasses.replace(document, text=""))
+
+    def __len__(self) -> int:
+        return len(self._heads)
+
+    def __getitem__(self, i):
+        if isinstance(i, slice):
+            return Picked(self, range(len(self))[i])
+        i = range(len(self))[i]  # negative indices, IndexError
+        with self._lock:
+            last = self._last
+            if last is not None and last[0] == i:
+                return last[1]
+            self._file.seek(self._offsets[i])
+            data = self._file.read(self._sizes[i])
+            document = dataclasses.replace(self._heads[i], text=data.decode("utf-8", "surrogatepass"))
+            self._last = (i, document)
+            return document
+
+    def close(self) -> None:
+        self._file.close()
+        self._last = None
+
+    def __enter__(self) -> "DocumentSpool":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+class Picked(Sequence[Document]):
+    """The documents of ``documents`` at ``indices``, in that order, taken from it when asked for (a view: a
+    list of them would hold every text of a :class:`DocumentSpool` at once)."""
+
+    def __init__(self, documents: Sequence[Document], indices: Sequence[int]) -> None:
+        self._documents = documents
+        self._indices = indices
+
+    def __len__(self) -> int:
+        return len(self._indices)
+
+    def __getitem__(self, i):
+        if isinstance(i, slice):
+            return Picked(self._documents, self._indices[i])
+        return self._documents[self._indices[i]]
 
 
 # --------------------------------------------------------------------------- manifest

@@ -86,8 +86,12 @@ def test_code_cold_and_warm_write_the_outputs_of_before(tmp_path, monkeypatch):
     import ptce_nlp.analysis as analysis
 
     runner = CliRunner()
-    for name, batch in (("cold", None), ("warm", None), ("warm, batches of 4", 4), ("no cache", None)):
-        if batch:  # the tables written by batches of 4 documents (33 documents: 9 batches, the last of 1)
+    for name, batch in (("cold", None), ("warm", None), ("warm, batches of 4", 4), ("warm, batches by size", -1),
+                        ("no cache", None)):
+        if batch == -1:  # a batch cut at each document by its characters (a run of long documents)
+            monkeypatch.setattr(analysis, "WRITE_BATCH", 200)
+            monkeypatch.setattr(analysis, "WRITE_BATCH_CHARS", 1)
+        elif batch:  # the tables written by batches of 4 documents (33 documents: 9 batches, the last of 1)
             monkeypatch.setattr(analysis, "WRITE_BATCH", batch)
         out = tmp_path / name
         cache = ["--no-cache"] if name == "no cache" else ["--cache-dir", str(tmp_path / "c")]

@@ -1,0 +1,82 @@
+"""Issue 13: ``code`` keeps its documents' texts in a temporary file, not in memory (DocumentSpool)."""
+
+from __future__ import annotations
+
+import random
+import tracemalloc
+
+import pytest
+from click.testing import CliRunner
+
+from ptce_nlp.cli import main
+from ptce_nlp.corpus import DocumentSpool, Picked
+from ptce_nlp.types import Document
+
+from .conftest import CORPUS
+
+
+def _random_text(rng: random.Random, n: int) -> str:
+    alphabet = "aàâçéèêëîïôûùüÿœæ ’'«»\n\r\t-–—…€😀" + "\ud800\udfff"  # lone surrogates too
+    return "".join(rng.choice(alphabet) for _ in range(n))
+
+
+def test_a_spool_gives_back_each_document_equal():
+    rng = random.Random(13)
+    documents = [Document(f"d{i}", _random_text(rng, rng.randrange(0, 400)), "txt", encoding="utf-8",
+                          metadata={"pole": f"pôle {i}", "year": str(2000 + i)}) for i in range(60)]
+    documents.append(Document("empty", "", "md"))
+    with DocumentSpool(documents) as spool:
+        assert len(spool) == len(documents)
+        assert list(spool) == documents
+        order = list(range(len(documents)))
+        rng.shuffle(order)
+        for i in order + order[:5]:  # any order, the same document twice in a row
+            assert spool[i] == documents[i]
+        assert spool[-1] == documents[-1]
+        assert list(spool[10:20:3]) == documents[10:20:3]
+        assert list(Picked(spool, [5, 2, 5])) == [documents[5], documents[2], documents[5]]
+        with pytest.raises(IndexError):
+            spool[len(documents)]
+
+
+def test_a_spool_does_not_hold_the_texts_in_memory():
+    text = "Le pôle territorial de coopération économique réunit des structures de l'ESS. " * 2600  # ~200 KB
+    tracemalloc.start()
+    try:
+        spool = DocumentSpool()
+        before = tracemalloc.get_traced_memory()[0]
+        for i in range(100):  # 20 MB of text
+            spool.append(Document(f"d{i}", f"{i} {text}", "txt"))
+        held = tracemalloc.get_traced_memory()[0] - before
+    finally:
+        tracemalloc.stop()
+    assert held < 2_000_000, held  # a list of these documents holds more than 20 MB
+    assert spool[42].text == f"42 {text}"
+    spool.close()
+
+
+def test_code_goes_through_a_spool_and_writes_the_same_tables(tmp_path, monkeypatch):
+    import ptce_nlp.analysis as analysis
+
+    seen = []
+    write_coding = analysis.write_coding
+
+    def spy(documents, *args, **kwargs):
+        seen.append(type(documents))
+        return write_coding(documents, *args, **kwargs)
+
+    runner = CliRunner()
+    a = runner.invoke(main, ["code", str(CORPUS), "--out", str(tmp_path / "a"), "--cache-dir", str(tmp_path / "c"),
+                             "--coder", "lexicon", "--quiet"])
+    assert a.exit_code == 0, a.output
+    monkeypatch.setattr(analysis, "write_coding", spy)
+    b = runner.invoke(main, ["code", str(CORPUS), "--out", str(tmp_path / "b"), "--no-cache", "--coder", "lexicon",
+                             "--quiet"])
+    assert b.exit_code == 0, b.output
+    c = runner.invoke(main, ["code", str(CORPUS), "--out", str(tmp_path / "c2"), "--cache-dir",
+                             str(tmp_path / "c"), "--coder", "lexicon", "--quiet"])
+    assert c.exit_code == 0, c.output
+    assert seen == [DocumentSpool]
+    for name in ("coded_segments.csv", "code_counts.csv", "coded_sentences.csv"):
+        assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes() \
+            == (tmp_path / "c2" / name).read_bytes()
