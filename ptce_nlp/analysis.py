@@ -33,6 +33,7 @@ import numpy as np
 from .cache import CleanCache, background_writes, default_cache_dir
 from .clean import CleanText, clean_text
 from .codebook import Codebook
+from . import _gc
 from .coding import Coder, token_key
 from .corpus import Picked
 from .errors import PtceError
@@ -479,27 +480,7 @@ def has_lone_cr(documents: Sequence[Document]) -> bool:
     return any(lone(d.text) or lone(d.doc_id) or any(lone(v) for v in d.metadata.values()) for d in documents)
 
 
-def _gc_frozen(function: Callable) -> Callable:
-    """Run ``function`` with the objects alive when it starts (modules, the documents, the codebook) out of
-    the cyclic garbage collector's way (:func:`gc.freeze`), as long as no one else froze any: its full
-    collections then look at what the run makes only (a tenth of a warm re-code's time otherwise)."""
-    import functools
-    import gc
-
-    @functools.wraps(function)
-    def frozen(*args, **kwargs):
-        if gc.get_freeze_count():
-            return function(*args, **kwargs)
-        gc.freeze()
-        try:
-            return function(*args, **kwargs)
-        finally:
-            gc.unfreeze()
-
-    return frozen
-
-
-@_gc_frozen
+@_gc.frozen
 def write_coding(documents: Sequence[Document], codebook: Codebook, paths: dict[str, Path], *, sentence_coder=None,
                  cache_dir: str | Path | None = None, jobs: int = 1, accent_insensitive: bool = False,
                  count_reported: bool = False, progress: Callable[[int], None] | None = None,

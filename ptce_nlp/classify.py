@@ -28,6 +28,7 @@ import datetime as _dt
 import functools
 import hashlib
 import io
+import itertools
 import json
 import os
 import re
@@ -900,7 +901,7 @@ def _bag(texts, index: dict[str, int], ngram_range: tuple[int, int] | None = Non
     table = _BAG_TABLE[2]
     if table is None:                                           # keys too large for 63 bits: one n-gram at a time
         return _bag_strings(split, index, tuple(ngram_range))
-    ids = np.asarray(table[0].get_indexer(words), dtype=np.int64) if words else np.zeros(0, dtype=np.int64)
+    ids = _numbers(table[0], words)
     return _term_counts(ids, lengths, table, tuple(ngram_range), width)
 
 
@@ -928,7 +929,7 @@ def _bag_strings(split: list[list[str]], index: dict[str, int], ngram_range: tup
 def _ngram_table(terms: Sequence[str], columns: Sequence[int], max_n: int):
     """Vocabulary terms (space-separated words) as integer keys: ``(words, unigram, grams, base)``.
 
-    ``words`` (a pandas Index) numbers every word of a term; ``unigram[w]`` is the column of the one-word term
+    ``words`` (a dict) numbers every word of a term; ``unigram[w]`` is the column of the one-word term
     ``w`` (-1 if none); ``grams[n]`` is ``(sorted keys, columns)`` of the ``n``-word terms, a term's key being
     its words' numbers in base ``base``. None when such keys would not fit in 63 bits.
     """
@@ -955,7 +956,12 @@ def _ngram_table(terms: Sequence[str], columns: Sequence[int], max_n: int):
         else:
             order = np.argsort(keys)
             grams[n] = (keys[order], cols[order])
-    return pd.Index(list(words), dtype=object), unigram, grams, base
+    return words, unigram, grams, base
+
+
+def _numbers(words: dict[str, int], sequence: Sequence[str]) -> np.ndarray:
+    """The number of each word of ``sequence`` in ``words`` (:func:`_ngram_table`), -1 for a word not in it."""
+    return np.fromiter(map(words.get, sequence, itertools.repeat(-1)), dtype=np.int64, count=len(sequence))
 
 
 def _term_counts(ids: np.ndarray, lengths: np.ndarray, table, ngram_range: tuple[int, int],
@@ -1081,7 +1087,7 @@ class _FeatureTransform:
             every += f.words
             offset += len(f.words)
         ids = np.concatenate(ids) if ids else np.zeros(0, dtype=np.int64)
-        ids = np.asarray(table[0].get_indexer(every), dtype=np.int64)[ids]  # -1: not a word of the vocabulary
+        ids = _numbers(table[0], every)[ids]  # -1: not a word of the vocabulary
         lengths = np.concatenate(lengths) if lengths else np.zeros(0, dtype=np.int64)
         return _term_counts(ids, lengths, table, tuple(self.ngram_range), len(self.lemma_vocabulary_))
 

@@ -72,6 +72,13 @@ class _Cli(click.Group):
 
     command_class = _Command
 
+    def main(self, args=None, *rest, standalone_mode: bool = True, **kwargs):
+        if args is None and standalone_mode:  # a process of its own (the ptce-nlp script), ended by the command
+            from ._gc import freeze_process
+
+            freeze_process()
+        return super().main(args, *rest, standalone_mode=standalone_mode, **kwargs)
+
     def invoke(self, ctx: click.Context):
         previous = _terminate_cleanly()
         shown = warnings.showwarning

@@ -79,7 +79,10 @@ def model_lookups():
     """The lemmatizer tables of the installed model, read once per process."""
     from spacy.lookups import Lookups
 
-    return Lookups().from_disk(_model_dir() / "lemmatizer" / "lookups")
+    from ._gc import loading
+
+    with loading():  # in a run: its 400,000 lists out of the cyclic collector's way
+        return Lookups().from_disk(_model_dir() / "lemmatizer" / "lookups")
 
 
 @functools.lru_cache(maxsize=1)

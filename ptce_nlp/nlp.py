@@ -126,6 +126,13 @@ def load_nlp(*, ner: bool = False):
     >>> nlp.pipe_names
     ['tok2vec', 'morphologizer', 'senter', 'attribute_ruler', 'lemmatizer']
     """
+    from ._gc import loading
+
+    with loading():  # in a run: the model out of the cyclic collector's way
+        return _load_nlp(ner)
+
+
+def _load_nlp(ner: bool):
     import spacy
 
     try:

@@ -91,8 +91,9 @@ def _child(mode: str, folder: Path, extra: list[str]) -> None:
     else:
         from ptce_nlp.cli import main
 
+        sys.argv = ["ptce-nlp", "code", str(folder), *extra]
         try:
-            main.main(["code", str(folder), *extra], standalone_mode=False)
+            main()  # as the ptce-nlp script runs it (it reads sys.argv, then exits)
         except SystemExit as exc:  # pragma: no cover - a failing run is reported by the parent
             if exc.code:
                 raise

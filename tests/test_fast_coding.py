@@ -399,3 +399,39 @@ def test_warm_recode_imports_no_table_or_matrix_library(tmp_path, coder):
     assert proc.stdout.strip().splitlines()[-1] == "[]"
     for name in ("coded_segments.csv", "code_counts.csv", "coded_sentences.csv"):
         assert (tmp_path / "warm" / name).read_bytes() == (tmp_path / "cold" / name).read_bytes()
+
+
+def test_first_coding_of_parsed_documents_imports_no_pandas(tmp_path):
+    """What a first run does after the parse (coding, the learned coder's features and decisions, the tables)
+    imports no pandas (its import is a tenth of the first run's overhead over the bare spaCy pass, issue 13):
+    with the parses cached and every coding and feature entry removed, the tables are those of the cold run."""
+    import os
+    import shutil
+    import subprocess
+    import sys
+
+    from click.testing import CliRunner
+
+    from ptce_nlp.cli import main
+
+    from .conftest import CORPUS
+
+    cache = tmp_path / "c"
+    cold = ["code", str(CORPUS), "--out", str(tmp_path / "cold"), "--cache-dir", str(cache), "-q"]
+    assert CliRunner().invoke(main, cold).exit_code == 0
+    kept = {"tokens", "cleaned"}
+    removed = [p.name for p in cache.iterdir() if p.is_dir() and p.name not in kept]
+    assert {"coded", "features", "scores"} <= set(removed)
+    for name in removed:
+        shutil.rmtree(cache / name)
+    again = [*cold[:3], str(tmp_path / "again"), *cold[4:]]
+    probe = ("import sys; from ptce_nlp.cli import main\n"
+             "try:\n    main.main(sys.argv[1:], standalone_mode=False)\nfinally:\n"
+             "    print(sorted({m.split('.')[0] for m in sys.modules} & {'pandas', 'spacy', 'sklearn'}))\n")
+    proc = subprocess.run([sys.executable, "-c", probe, *again], capture_output=True, text=True, timeout=300,
+                          env={**os.environ, "PYTHONPATH": str(CORPUS.parent)})
+    assert proc.returncode == 0, proc.stderr[-800:]
+    assert proc.stdout.strip().splitlines()[-1] == "[]"
+    assert (cache / "features").is_dir()  # the features were computed again
+    for name in ("coded_segments.csv", "code_counts.csv", "coded_sentences.csv"):
+        assert (tmp_path / "again" / name).read_bytes() == (tmp_path / "cold" / name).read_bytes()
