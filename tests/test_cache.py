@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from ptce_nlp.analysis import clean_documents, code_documents
-from ptce_nlp.cache import CleanCache, ExtractCache
+from ptce_nlp.cache import CleanCache, ExtractCache, KeyedStore
 from ptce_nlp.clean import clean_text
 from ptce_nlp.codebook import Codebook
 from ptce_nlp.corpus import find_sources, iter_read
@@ -180,3 +180,40 @@ def test_background_writes_raise_a_full_disk_at_the_end_and_drop_on_failure(tmp_
     written = list((tmp_path / "x").rglob("*"))
     assert all(KeyedStore.MAGIC == p.read_bytes()[:5] for p in written if p.is_file())
     assert not [p for p in written if p.name.endswith(".tmp")]
+
+
+def test_a_cache_entry_is_written_whole_with_the_usual_permissions_and_no_temporary_file(tmp_path, monkeypatch):
+    import errno
+    import os
+    import stat
+
+    import ptce_nlp.cache as cache_module
+    from ptce_nlp.errors import OutputError
+
+    store = KeyedStore(tmp_path / "c", "ns", {"v": 1}, suffix=".bin")
+    payload = os.urandom(300_000)
+    store.put(b"a", payload)  # its folder is made on the way
+    store.put(b"a", payload[::-1])  # replaced whole
+    assert store.get(b"a") == payload[::-1]
+    path = store.path(b"a")
+    mask = os.umask(0)
+    os.umask(mask)
+    assert stat.S_IMODE(path.stat().st_mode) == 0o666 & ~mask
+    written = []
+
+    def short_writes(fd, data):  # the system writes a part at a time
+        written.append(len(data))
+        return os.write(fd, data[:1000])
+
+    monkeypatch.setattr(cache_module, "_os_write", short_writes)
+    store.put(b"b", payload)
+    assert store.get(b"b") == payload and len(written) > 300
+
+    def full(fd, data):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(cache_module, "_os_write", full)
+    with pytest.raises(OutputError, match="No space left on device"):
+        store.put(b"c", payload)
+    assert store.get(b"c") is None
+    assert sorted(p.name for p in path.parent.parent.rglob("*") if p.is_file() and p.name.startswith(".")) == []

@@ -211,23 +211,10 @@ def test_full_disk_while_writing_the_cache_is_one_line_exit_5_outputs_kept(tmp_p
     args = ["code", str(folder), "--out", str(out), "--coder", "lexicon"]
     assert runner.invoke(main, [*args, "--cache-dir", str(tmp_path / "c1")]).exit_code == 0
     before = {p.name: p.read_bytes() for p in out.iterdir()}
-    real = cache_module.atomic_write
+    def full_disk(fd, data):  # the entry's temporary file is made, then the disk is full
+        raise OSError(errno.ENOSPC, "No space left on device")
 
-    class Full:
-        def __init__(self, fh):
-            self.fh = fh
-
-        def write(self, data):
-            raise OSError(errno.ENOSPC, "No space left on device")
-
-    import contextlib
-
-    @contextlib.contextmanager
-    def full_disk(path, *a, **k):
-        with real(path, *a, **k) as fh:
-            yield Full(fh)
-
-    monkeypatch.setattr(cache_module, "atomic_write", full_disk)
+    monkeypatch.setattr(cache_module, "_os_write", full_disk)
     result = runner.invoke(main, [*args, "--cache-dir", str(tmp_path / "c2")])
     assert result.exit_code == 5, result.output
     errors = [line for line in result.output.splitlines() if line.startswith("Error:")]
