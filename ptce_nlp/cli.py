@@ -342,16 +342,16 @@ def _read_inputs(paths, quiet: bool, *, cache_dir=None, no_cache: bool = False, 
     through them a few at a time, so that memory does not grow with the corpus."""
     from tqdm import tqdm
 
-    from .corpus import DocumentSpool, find_sources, iter_read
+    from .corpus import find_sources, iter_read
     from .types import ReadFailure
 
     sources, failures = find_sources(paths, allow_outside=allow_outside)
     for failure in failures:
         _error(str(failure))
-    documents = DocumentSpool() if spool else []
     from .cache import default_cache_dir
 
     cache = None if no_cache else (cache_dir or default_cache_dir())
+    documents = _spool(cache) if spool else []
     for item in tqdm(iter_read(sources, cache_dir=cache), total=len(sources), desc="Lecture", unit="doc",
                      disable=quiet or None, file=sys.stderr, leave=False):
         if isinstance(item, ReadFailure):
@@ -360,6 +360,21 @@ def _read_inputs(paths, quiet: bool, *, cache_dir=None, no_cache: bool = False, 
         else:
             documents.append(item)
     return documents, failures
+
+
+def _spool(cache_dir):
+    """A :class:`ptce_nlp.corpus.DocumentSpool` in the cache folder (on disk, where the run writes anyway; the
+    system's temporary folder is often in memory), or in the temporary folder when there is none or it cannot
+    be made."""
+    from .corpus import DocumentSpool
+
+    if cache_dir is not None:
+        try:
+            Path(cache_dir).mkdir(parents=True, exist_ok=True)
+            return DocumentSpool(directory=cache_dir)
+        except OSError:
+            pass
+    return DocumentSpool()
 
 
 def _damaged_note(stats: dict) -> str:

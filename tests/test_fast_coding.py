@@ -375,10 +375,6 @@ def test_warm_recode_imports_no_table_or_matrix_library(tmp_path, coder):
     coder's matches' part is summed with numpy, its rows read without pandas), nor spaCy, scikit-learn or the
     agreement module (the exports' .qdpx module comes in for the bundled corpus's text with \\r\\n line ends);
     the tables are those of the cold run, byte for byte."""
-    import os
-    import subprocess
-    import sys
-
     from click.testing import CliRunner
 
     from ptce_nlp.cli import main
@@ -389,14 +385,7 @@ def test_warm_recode_imports_no_table_or_matrix_library(tmp_path, coder):
     cold = ["code", str(CORPUS), "--out", str(tmp_path / "cold"), "--cache-dir", str(cache), "--coder", coder, "-q"]
     assert CliRunner().invoke(main, cold).exit_code == 0
     warm = [*cold[:3], str(tmp_path / "warm"), *cold[4:]]
-    probe = ("import sys; from ptce_nlp.cli import main\n"
-             "try:\n    main.main(sys.argv[1:], standalone_mode=False)\nfinally:\n"
-             "    print(sorted({m.split('.')[0] for m in sys.modules} & {'pandas', 'scipy', 'spacy', 'sklearn'})"
-             " + sorted({'ptce_nlp.agreement'} & set(sys.modules)))\n")
-    proc = subprocess.run([sys.executable, "-c", probe, *warm], capture_output=True, text=True, timeout=300,
-                          env={**os.environ, "PYTHONPATH": str(CORPUS.parent)})
-    assert proc.returncode == 0, proc.stderr[-800:]
-    assert proc.stdout.strip().splitlines()[-1] == "[]"
+    assert _imported_by(warm, {"pandas", "scipy", "spacy", "sklearn", "ptce_nlp.agreement"}) == []
     for name in ("coded_segments.csv", "code_counts.csv", "coded_sentences.csv"):
         assert (tmp_path / "warm" / name).read_bytes() == (tmp_path / "cold" / name).read_bytes()
 
@@ -405,10 +394,7 @@ def test_first_coding_of_parsed_documents_imports_no_pandas(tmp_path):
     """What a first run does after the parse (coding, the learned coder's features and decisions, the tables)
     imports no pandas (its import is a tenth of the first run's overhead over the bare spaCy pass, issue 13):
     with the parses cached and every coding and feature entry removed, the tables are those of the cold run."""
-    import os
     import shutil
-    import subprocess
-    import sys
 
     from click.testing import CliRunner
 
@@ -425,13 +411,27 @@ def test_first_coding_of_parsed_documents_imports_no_pandas(tmp_path):
     for name in removed:
         shutil.rmtree(cache / name)
     again = [*cold[:3], str(tmp_path / "again"), *cold[4:]]
-    probe = ("import sys; from ptce_nlp.cli import main\n"
-             "try:\n    main.main(sys.argv[1:], standalone_mode=False)\nfinally:\n"
-             "    print(sorted({m.split('.')[0] for m in sys.modules} & {'pandas', 'spacy', 'sklearn'}))\n")
-    proc = subprocess.run([sys.executable, "-c", probe, *again], capture_output=True, text=True, timeout=300,
-                          env={**os.environ, "PYTHONPATH": str(CORPUS.parent)})
-    assert proc.returncode == 0, proc.stderr[-800:]
-    assert proc.stdout.strip().splitlines()[-1] == "[]"
+    assert _imported_by(again, {"pandas", "spacy", "sklearn"}) == []
     assert (cache / "features").is_dir()  # the features were computed again
     for name in ("coded_segments.csv", "code_counts.csv", "coded_sentences.csv"):
         assert (tmp_path / "again" / name).read_bytes() == (tmp_path / "cold" / name).read_bytes()
+
+
+def _imported_by(argv: list[str], names: set[str]) -> list[str]:
+    """Which of ``names`` (packages, or modules by their full name) a ``ptce-nlp`` run of ``argv`` imports, in a
+    process of its own."""
+    import ast
+    import os
+    import subprocess
+    import sys
+
+    from .conftest import CORPUS
+
+    probe = ("import sys; from ptce_nlp.cli import main\n"
+             "names = set(sys.argv[1].split(','))\n"
+             "try:\n    main.main(sys.argv[2:], standalone_mode=False)\nfinally:\n"
+             "    print(sorted(names & ({m.split('.')[0] for m in sys.modules} | set(sys.modules))))\n")
+    proc = subprocess.run([sys.executable, "-c", probe, ",".join(sorted(names)), *argv], capture_output=True,
+                          text=True, timeout=300, env={**os.environ, "PYTHONPATH": str(CORPUS.parent)})
+    assert proc.returncode == 0, proc.stderr[-800:]
+    return ast.literal_eval(proc.stdout.strip().splitlines()[-1])

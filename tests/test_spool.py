@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import random
+import tempfile
 import tracemalloc
 
 import pytest
@@ -80,3 +82,20 @@ def test_code_goes_through_a_spool_and_writes_the_same_tables(tmp_path, monkeypa
     for name in ("coded_segments.csv", "code_counts.csv", "coded_sentences.csv"):
         assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes() \
             == (tmp_path / "c2" / name).read_bytes()
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc/self/fd"), reason="needs /proc to see where a file without a name is")
+def test_the_spool_of_code_lies_in_the_cache_folder_or_else_in_the_temporary_folder(tmp_path):
+    from ptce_nlp.cli import _spool
+
+    def folder_of(spool) -> str:
+        return os.readlink(f"/proc/self/fd/{spool._file.fileno()}")
+
+    with _spool(tmp_path / "cache" / "new") as spool:  # made if missing
+        assert folder_of(spool).startswith(str(tmp_path / "cache" / "new") + os.sep)
+    (tmp_path / "a file").write_text("x", encoding="utf-8")
+    with _spool(tmp_path / "a file") as spool:  # not a folder: the temporary folder
+        assert folder_of(spool).startswith(tempfile.gettempdir())
+        spool.append(Document("d", "texte", "txt"))
+        assert spool[0].text == "texte"
+    assert sorted(p.name for p in (tmp_path / "cache" / "new").iterdir()) == []  # nothing left behind
