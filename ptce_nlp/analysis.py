@@ -30,10 +30,10 @@ from typing import Callable, Sequence
 
 import numpy as np
 
+from . import _gc
 from .cache import CleanCache, background_writes, default_cache_dir
 from .clean import CleanText, clean_text
 from .codebook import Codebook
-from . import _gc
 from .coding import Coder, token_key
 from .corpus import Picked
 from .errors import PtceError
@@ -491,10 +491,11 @@ def write_coding(documents: Sequence[Document], codebook: Codebook, paths: dict[
     memory: documents are coded as they are parsed and their rows written by batches of ``batch``
     (default :data:`WRITE_BATCH`) documents, fewer when their texts reach :data:`WRITE_BATCH_CHARS`, in
     document order; nothing of the whole corpus is held but one small object per document (and the documents:
-    give a :class:`ptce_nlp.corpus.DocumentSpool` so that their texts are not held either). Needs the cache (documents are read back from it) and no lone ``\\r`` in the
-    tables (:func:`has_lone_cr`). ``paths``: ``{"coded": ..., "counts": ..., "sentences": ...}``, written
-    with :func:`ptce_nlp.io.atomic_write` (inside the caller's ``all_or_nothing`` block, they replace
-    their targets together). Returns the run's stats plus ``matches``, ``counted`` and ``sentences``.
+    give a :class:`ptce_nlp.corpus.DocumentSpool` so that their texts are not held either). Needs the cache
+    (documents are read back from it) and no lone ``\\r`` in the tables (:func:`has_lone_cr`). ``paths``:
+    ``{"coded": ..., "counts": ..., "sentences": ...}``, written with :func:`ptce_nlp.io.atomic_write` (inside
+    the caller's ``all_or_nothing`` block, they replace their targets together). Returns the run's stats plus
+    ``matches``, ``counted`` and ``sentences``.
     """
     import contextlib
 

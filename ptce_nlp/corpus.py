@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Iterable, Iterator, Sequence
 
 from .cache import ExtractCache
-from .errors import InputFileError, InputFileWarning, ManifestError, PtceError
+from .errors import InputFileError, InputFileWarning, ManifestError, OutputError, PtceError
 from .readers import MAX_FILE_MB, detect_format, read_file
 from .types import GENRES, METADATA_FIELDS, POLE_TYPES, Document, ReadFailure
 
@@ -65,12 +65,16 @@ class DocumentSpool(Sequence[Document]):
     equal :class:`Document` (the last one asked for is kept, as stages ask for the same document several times
     in a row). The file has no name and is gone when the spool is closed or collected.
 
-    ``directory``: where the file is made (default: the system's temporary folder). Writing it may fail with
-    ``OSError`` (a full disk), as any output.
+    ``directory``: where the file is made (default: the system's temporary folder). A full disk (or any error
+    making or writing the file) raises :class:`~ptce_nlp.errors.OutputError`, naming that folder.
     """
 
     def __init__(self, documents: Iterable[Document] = (), *, directory: str | Path | None = None) -> None:
-        self._file = tempfile.TemporaryFile(dir=directory)
+        self.directory = Path(directory if directory is not None else tempfile.gettempdir())
+        try:
+            self._file = tempfile.TemporaryFile(dir=self.directory)
+        except OSError as exc:
+            raise self._cannot_write(exc) from None
         self._heads: list[Document] = []  # each document with an empty text
         self._offsets = array("q")
         self._sizes = array("q")
@@ -84,7 +88,11 @@ class DocumentSpool(Sequence[Document]):
         data = document.text.encode("utf-8", "surrogatepass")
         with self._lock:
             self._file.seek(self._end)
-            self._file.write(data)
+            try:
+                self._file.write(data)
+                self._file.flush()  # a full disk is met here, not at a later read
+            except OSError as exc:
+                raise self._cannot_write(exc) from None
             self._offsets.append(self._end)
             self._sizes.append(len(data))
             self._end += len(data)
@@ -110,6 +118,10 @@ class DocumentSpool(Sequence[Document]):
     def close(self) -> None:
         self._file.close()
         self._last = None
+
+    def _cannot_write(self, exc: OSError) -> OutputError:
+        return OutputError(f"{self.directory}: cannot write the temporary file of the documents' texts here "
+                           f"({exc.strerror or exc})")
 
     def __enter__(self) -> "DocumentSpool":
         return self

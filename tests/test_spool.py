@@ -99,3 +99,36 @@ def test_the_spool_of_code_lies_in_the_cache_folder_or_else_in_the_temporary_fol
         spool.append(Document("d", "texte", "txt"))
         assert spool[0].text == "texte"
     assert sorted(p.name for p in (tmp_path / "cache" / "new").iterdir()) == []  # nothing left behind
+
+
+def test_a_full_disk_while_spooling_is_one_line_exit_5_and_the_outputs_are_kept(tmp_path, monkeypatch):
+    import errno
+
+    import ptce_nlp.corpus as corpus_module
+
+    runner = CliRunner()
+    out = tmp_path / "out"
+    args = ["code", str(CORPUS / "fiches"), "--out", str(out), "--coder", "lexicon", "--cache-dir",
+            str(tmp_path / "c")]
+    assert runner.invoke(main, args).exit_code == 0
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
+
+    real = tempfile.TemporaryFile
+
+    class Full:
+        def __init__(self, *a, **k):
+            self.inner = real(*a, **k)
+
+        def __getattr__(self, name):
+            return getattr(self.inner, name)
+
+        def write(self, data):
+            raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(corpus_module.tempfile, "TemporaryFile", Full)
+    result = runner.invoke(main, args)
+    assert result.exit_code == 5, result.output
+    errors = [line for line in result.output.splitlines() if line.startswith("Error:")]
+    assert errors == [f"Error: {tmp_path / 'c'}: cannot write the temporary file of the documents' texts here "
+                      "(No space left on device)"]
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == before
