@@ -54,7 +54,6 @@ class Corpus:
         return len(self.documents)
 
 
-
 class DocumentSpool(Sequence[Document]):
     """Documents whose texts wait in an anonymous temporary file, read back one at a time (issue 13).
 
@@ -80,7 +79,7 @@ class DocumentSpool(Sequence[Document]):
         self._sizes = array("q")
         self._end = 0
         self._last: tuple[int, Document] | None = None
-        self._lock = threading.Lock()  # the file's position is shared (a writer thread may ask for a document)
+        self._lock = threading.Lock()  # one file position: a spool may be read from more than one thread
         for document in documents:
             self.append(document)
 
